@@ -1,0 +1,3 @@
+from rongshu.cli import main
+
+main()

@@ -1,0 +1,10 @@
+"""Mounts every domain's router on the one API (each domain adds one line here)."""
+
+from django.urls import path
+
+from rongshu.api import system
+from rongshu.api.base import api
+
+api.add_router("/", system.router)
+
+urlpatterns = [path("", api.urls)]

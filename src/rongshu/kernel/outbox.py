@@ -1,0 +1,171 @@
+"""Transactional outbox and after-commit dispatch (Fineract's external events, Saleor's
+``call_event``).
+
+A domain service calls :func:`record_event` inside its transaction: the event row commits or
+rolls back with the business change, so no handler ever sees an event for work that did not
+happen. After commit the dispatcher delivers pending events to the in-process handlers
+registered with :func:`handles`. Delivery is at least once: a handler that fails is retried with
+exponential backoff (and the handlers that already succeeded are not called again); after
+``OUTBOX_MAX_ATTEMPTS`` the event becomes a dead letter, listed by ``rongshu outbox list --dead``
+and re-queued by ``rongshu outbox retry``. Handlers must be idempotent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from rongshu.kernel import clock
+from rongshu.kernel.models import OutboxEvent
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class DomainEvent:
+    """Base of past-tense domain events (``TransferPosted``); fields must be JSON-able."""
+
+    event_type: ClassVar[str] = ""
+
+    def payload(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+Handler = Callable[[OutboxEvent], None]
+_handlers: dict[str, list[tuple[str, Handler]]] = {}
+H = TypeVar("H", bound=Handler)
+
+
+def handles(event_type: str, name: str | None = None) -> Callable[[H], H]:
+    """Register an idempotent handler for an event type (by its stable ``name``)."""
+
+    def register(func: H) -> H:
+        handler_name = name or f"{func.__module__}.{func.__qualname__}"
+        entries = _handlers.setdefault(event_type, [])
+        entries[:] = [(n, h) for n, h in entries if n != handler_name]
+        entries.append((handler_name, func))
+        return func
+
+    return register
+
+
+def unregister(event_type: str, name: str) -> None:
+    _handlers[event_type] = [(n, h) for n, h in _handlers.get(event_type, []) if n != name]
+
+
+def handlers_for(event_type: str) -> list[tuple[str, Handler]]:
+    return list(_handlers.get(event_type, []))
+
+
+def record_event(event: DomainEvent, *, dedupe_key: str | None = None) -> OutboxEvent:
+    """Store ``event`` in the current transaction; dispatch happens after commit.
+
+    With ``dedupe_key`` an event is recorded at most once (a retried command returns the row
+    already there).
+    """
+    if not event.event_type:
+        raise ValueError(f"{type(event).__name__} has no event_type")
+    now = clock.now()
+    if dedupe_key is not None:
+        existing = OutboxEvent.objects.filter(dedupe_key=dedupe_key).first()
+        if existing is not None:
+            return existing
+    try:
+        with transaction.atomic():
+            row = OutboxEvent.objects.create(
+                event_type=event.event_type,
+                payload=event.payload(),
+                dedupe_key=dedupe_key,
+                next_attempt_at=now,
+                created_at=now,
+            )
+    except IntegrityError:
+        return OutboxEvent.objects.get(dedupe_key=dedupe_key)
+    if settings.OUTBOX_DISPATCH_ON_COMMIT:
+        transaction.on_commit(lambda: dispatch_pending(event_ids=[row.pk]))
+    return row
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Delay before the next try: 2, 4, 8 … seconds, at most an hour."""
+    return dt.timedelta(seconds=min(2**attempts, 3600))
+
+
+def _deliver(event: OutboxEvent) -> bool:
+    delivered = set(event.delivered_handlers)
+    failures: list[str] = []
+    for name, handler in handlers_for(event.event_type):
+        if name in delivered:
+            continue
+        try:
+            with transaction.atomic():
+                handler(event)
+        except Exception as exc:
+            logger.exception("outbox handler %s failed for event %s", name, event.event_id)
+            failures.append(f"{name}: {type(exc).__name__}: {exc}")
+        else:
+            delivered.add(name)
+    now = clock.now()
+    event.delivered_handlers = sorted(delivered)
+    event.attempts += 1
+    if failures:
+        event.last_error = "\n".join(failures)[:4000]
+        if event.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+            event.state = OutboxEvent.DEAD
+            logger.error("outbox event %s is a dead letter", event.event_id)
+        else:
+            event.next_attempt_at = now + backoff(event.attempts)
+    else:
+        event.state = OutboxEvent.DELIVERED
+        event.delivered_at = now
+        event.last_error = ""
+    event.save()
+    return not failures
+
+
+def dispatch_pending(*, limit: int = 500, event_ids: list[int] | None = None) -> tuple[int, int]:
+    """Deliver due pending events; returns (delivered, failed)."""
+    queryset = OutboxEvent.objects.filter(
+        state=OutboxEvent.PENDING, next_attempt_at__lte=clock.now()
+    ).order_by("id")
+    if event_ids is not None:
+        queryset = queryset.filter(pk__in=event_ids)
+    ok = failed = 0
+    for event_pk in list(queryset.values_list("pk", flat=True)[:limit]):
+        with transaction.atomic():
+            event = (
+                OutboxEvent.objects.select_for_update()
+                .filter(pk=event_pk, state=OutboxEvent.PENDING)
+                .first()
+            )
+            if event is None:  # another dispatcher took it
+                continue
+            if _deliver(event):
+                ok += 1
+            else:
+                failed += 1
+    return ok, failed
+
+
+def list_dead_letters() -> list[OutboxEvent]:
+    return list(OutboxEvent.objects.filter(state=OutboxEvent.DEAD).order_by("id"))
+
+
+def do_retry_dead_letter(event_id: str) -> OutboxEvent:
+    """Put a dead letter back in the queue with a fresh attempt budget."""
+    from rongshu.kernel.errors import NotFound
+
+    event = OutboxEvent.objects.filter(event_id=event_id, state=OutboxEvent.DEAD).first()
+    if event is None:
+        raise NotFound(f"No dead-letter event {event_id}.")
+    event.state = OutboxEvent.PENDING
+    event.attempts = 0
+    event.next_attempt_at = clock.now()
+    event.save()
+    return event

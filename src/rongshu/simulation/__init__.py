@@ -1,0 +1,1 @@
+"""The synthetic bank and the demo data (may call any domain's services; nothing calls it)."""

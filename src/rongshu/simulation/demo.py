@@ -1,0 +1,40 @@
+"""Demo data: what ``rongshu demo`` loads. Each domain that lands adds its step here.
+
+Every step is idempotent, so ``make demo`` can run again on the same database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db import transaction
+
+from rongshu.kernel import clock
+from rongshu.kernel.audit import do_audit
+
+DemoStep = tuple[str, Callable[[], str]]
+
+
+def _business_date() -> str:
+    return f"business date {clock.get_business_date()}"
+
+
+def _audit_marker() -> str:
+    from rongshu.kernel.models import AuditEntry
+
+    if not AuditEntry.objects.filter(action="demo.loaded").exists():
+        do_audit("system", "demo.loaded", data={"steps": [name for name, _ in STEPS]})
+    return "audit log started"
+
+
+STEPS: list[DemoStep] = [
+    ("business date", _business_date),
+    ("audit log", _audit_marker),
+]
+
+
+def load_demo(progress: Callable[[str], None]) -> None:
+    for index, (name, step) in enumerate(STEPS, start=1):
+        with transaction.atomic():
+            result = step()
+        progress(f"[{index}/{len(STEPS)}] {name}: {result}")

@@ -1,0 +1,1 @@
+"""Channel: server-rendered web portals (customer /, staff /console/, partner /partners/)."""
