@@ -137,6 +137,7 @@ LANGUAGE_COOKIE_NAME = "django_language"
 # ------------------------------------------------------------------ static files
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns when it is missing
 NODE_MODULES = PROJECT_DIR / "node_modules"
 STATICFILES_DIRS: list[tuple[str, Path]] = [
     (prefix, NODE_MODULES / sub)

@@ -1,0 +1,93 @@
+"""Shared plumbing for benchmarks: ``bench/<name>.py [--quick]``.
+
+Each benchmark builds a flat ``{metric: value}`` dict, then calls :func:`report`, which prints a
+readable table and writes ``bench/results/<name>.json`` with the metrics, the machine and the
+exact command. Ratios against a baseline measured in the same run are preferred to absolute
+figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+
+def parse_args(description: str, argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="a short run (under a minute)")
+    return parser.parse_args(argv)
+
+
+def setup_django() -> None:
+    """Configure Django with rongshu's settings (for benchmarks that use the ORM)."""
+    sys.path.insert(0, str(ROOT / "src"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rongshu.settings")
+    import django
+
+    django.setup()
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": platform.machine(),
+        "cpus": os.cpu_count(),
+    }
+
+
+def timed(func: Callable[[], Any], repeat: int = 1) -> list[float]:
+    """Wall-clock seconds of ``repeat`` calls."""
+    out = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        func()
+        out.append(time.perf_counter() - started)
+    return out
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def median(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+def report(name: str, metrics: dict[str, Any], *, quick: bool) -> Path:
+    """Print the metrics as a table and write ``bench/results/<name>.json``."""
+    width = max((len(k) for k in metrics), default=10)
+    print(f"\n{name} ({'quick' if quick else 'full'} run)")
+    print("-" * (width + 20))
+    for key, value in metrics.items():
+        shown = f"{value:,.3f}" if isinstance(value, float) else str(value)
+        print(f"{key:<{width}}  {shown:>16}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    payload = {
+        "benchmark": name,
+        "quick": quick,
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "machine": machine(),
+        "metrics": metrics,
+    }
+    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    print(f"\nwrote {path.relative_to(ROOT)}")
+    return path
