@@ -28,6 +28,7 @@ def fill(lang: str, source: Path) -> None:
         if message.id and message.id in table:
             message.string = table[message.id]
             message.flags.discard("fuzzy")
+    catalog.fuzzy = False
     with path.open("wb") as handle:
         write_po(handle, catalog, width=100, omit_header=False)
 

@@ -54,7 +54,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "ninja",
     "rongshu.kernel",
+    "rongshu.ledger",
     "rongshu.web",
+    "rongshu.identity",
+    "rongshu.assistant",
     "rongshu.simulation",
 ]
 
@@ -70,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "rongshu.web.security.SecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "rongshu.urls"
@@ -163,6 +167,19 @@ CSRF_COOKIE_SECURE = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# HSTS only when served over TLS in production (SecurityMiddleware sends it on HTTPS only).
+SECURE_HSTS_SECONDS = 0 if DEBUG else 31_536_000
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if _env_bool("RONGSHU_BEHIND_TLS_PROXY", False) else None
+)
+# argon2id first (cost documented in rongshu/identity/hashers.py and docs/identity.md).
+PASSWORD_HASHERS = [
+    "rongshu.identity.hashers.RongshuArgon2Hasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+LOGIN_URL = "/signin/"
 
 # ------------------------------------------------------------------ rongshu
 # Field-encryption keys (Fernet, url-safe base64, 32 bytes); the first encrypts, all decrypt.
@@ -179,6 +196,14 @@ OUTBOX_MAX_ATTEMPTS = int(os.environ.get("RONGSHU_OUTBOX_MAX_ATTEMPTS", "8"))
 # Dispatch outbox events in-process right after commit (the embedded default). A deployment
 # with a separate worker (`rongshu outbox dispatch --loop`) sets this to 0.
 OUTBOX_DISPATCH_ON_COMMIT = _env_bool("RONGSHU_OUTBOX_DISPATCH_ON_COMMIT", True)
+
+# SMS: the gateway adapter (dotted path) and the simulator's behaviour (rongshu.identity.sms).
+RONGSHU_SMS_GATEWAY = os.environ.get(
+    "RONGSHU_SMS_GATEWAY", "rongshu.identity.sms.SimulatedSmsGateway"
+)
+RONGSHU_SMS_SIMULATOR: dict[str, Any] = {
+    "failure_rate": float(os.environ.get("RONGSHU_SMS_SIM_FAILURE_RATE", "0.02")),
+}
 
 # ------------------------------------------------------------------ logging
 LOG_LEVEL = os.environ.get("RONGSHU_LOG_LEVEL", "INFO")

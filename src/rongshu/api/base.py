@@ -49,7 +49,11 @@ def install_problem_handlers(target: NinjaAPI) -> None:
 
 
 def _domain_error(request: HttpRequest, exc: Any) -> HttpResponse:  # DomainError
-    return problem_response(request, exc)
+    response = problem_response(request, exc)
+    # A "durable" error's side records (failed sign-in counters, spent codes, denial audits)
+    # are committed by ``command`` even though the answer is an error.
+    response.rongshu_durable = bool(getattr(exc, "durable", False))  # type: ignore[attr-defined]
+    return response
 
 
 def _location(loc: Any) -> str:
@@ -111,7 +115,7 @@ def _atomic(run: Run) -> Run:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         with transaction.atomic():
             response = run(request, *args, **kwargs)
-            if response.status_code >= 400:
+            if response.status_code >= 400 and not getattr(response, "rongshu_durable", False):
                 transaction.set_rollback(True)
         return response
 
@@ -122,6 +126,9 @@ def _atomic(run: Run) -> Run:
 def principal_of(request: HttpRequest) -> str:
     """Who is calling, for scoping idempotency keys (extended by the identity domain)."""
     auth = getattr(request, "auth", None)
+    key = getattr(auth, "principal_key", None)  # rongshu.identity.types.Principal
+    if isinstance(key, str) and key != "anonymous":
+        return key
     if auth is not None and getattr(auth, "pk", None) is not None:
         return f"{type(auth).__name__}:{auth.pk}"
     user = getattr(request, "user", None)

@@ -6,5 +6,8 @@ from rongshu.api import system
 from rongshu.api.base import api
 
 api.add_router("/", system.router)
+api.add_router("/", "rongshu.api.identity.router")
+api.add_router("/ledger", "rongshu.api.ledger.router")
+api.add_router("/assistant", "rongshu.api.assistant.router")
 
 urlpatterns = [path("", api.urls)]

@@ -11,6 +11,9 @@ from django.db import transaction
 
 from rongshu.kernel import clock
 from rongshu.kernel.audit import do_audit
+from rongshu.simulation.assistant_demo import load_assistant_demo
+from rongshu.simulation.identity_demo import load_identity_demo
+from rongshu.simulation.ledger_demo import load_ledger_demo
 
 DemoStep = tuple[str, Callable[[], str]]
 
@@ -30,6 +33,9 @@ def _audit_marker() -> str:
 STEPS: list[DemoStep] = [
     ("business date", _business_date),
     ("audit log", _audit_marker),
+    ("identity: demo logins", load_identity_demo),
+    ("assistant: FAQ set and model", load_assistant_demo),
+    ("ledger: chart of accounts and demo accounts", load_ledger_demo),
 ]
 
 

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from rongshu.web import views
 
@@ -7,5 +7,8 @@ app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
     path("console/", views.console_home, name="console_home"),
+    path("console/ledger/", include("rongshu.web.urls_ledger")),
     path("partners/", views.partners_home, name="partners_home"),
+    path("", include("rongshu.web.urls_identity")),
+    path("", include("rongshu.web.urls_assistant")),
 ]

@@ -1,0 +1,276 @@
+"""Ledger benchmark: single-transfer commits (1 and 8 clients), batches of 8,190, latency,
+scaling with the number of accounts, and PostgreSQL's own pgbench on the same server.
+
+    .venv/bin/python bench/ledger.py [--quick]
+
+Each database runs in a child process on a fresh database: SQLite in a temporary folder (WAL,
+synchronous=NORMAL, the settings' defaults) and PostgreSQL on ``DATABASE_URL`` — or, when that
+is not set, on a throwaway server started with ``scripts/pg.sh`` (skipped if none starts).
+Django runs with DEBUG=0 (as in production: no per-query debug logging) and throwaway keys.
+Outbox dispatch after commit is switched off (``RONGSHU_OUTBOX_DISPATCH_ON_COMMIT=0``, the
+deployment with a separate dispatcher); each transfer still writes its outbox row.
+
+    single_transfers_per_s_{sqlite,postgres}_{1c,8c}  one transfer per transaction, committed
+    batch_transfers_per_s_{sqlite,postgres}            batches of 8,190 transfers per transaction
+    p50_ms, p99_ms                                     one-transfer commit latency, 1 client
+                                                       (PostgreSQL when present, else SQLite)
+    pgbench_tps_8c, pg_vs_pgbench_ratio_8c             pgbench -c 8 (TPC-B-like) and our ratio
+    scaling_{db}_{1k,10k,100k}_{single,batch}_per_s    the same at 1k, 10k, 100k accounts
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import ROOT, parse_args, percentile, report, setup_django
+
+PGBIN = Path("/usr/lib/postgresql/15/bin")
+BATCH = 8190
+
+
+# ====================================================================== child: one database
+def _child(backend: str, quick: bool) -> dict[str, Any]:
+    os.environ["RONGSHU_OUTBOX_DISPATCH_ON_COMMIT"] = "0"
+    os.environ.setdefault("RONGSHU_LOG_LEVEL", "WARNING")
+    setup_django()
+    from django.core.management import call_command
+    from django.db import connections, transaction
+
+    from rongshu.kernel import clock
+    from rongshu.kernel.ids import new_id
+    from rongshu.ledger import queries, services
+    from rongshu.ledger.models import Account
+    from rongshu.ledger.types import TransferIn
+
+    call_command("migrate", verbosity=0)
+    seconds = 2.0 if quick else 10.0
+    metrics: dict[str, Any] = {}
+
+    def open_accounts(n: int) -> list[uuid.UUID]:
+        now = clock.now()
+        rows = [
+            Account(
+                name=f"bench {i}",
+                owner_type="customer",
+                owner_id=f"b{i}",
+                currency="CNY",
+                kind="liability",
+                debits_must_not_exceed_credits=True,
+                created_at=now,
+            )
+            for i in range(n)
+        ]
+        Account.objects.bulk_create(rows, batch_size=5000)
+        ids = list(
+            Account.objects.filter(owner_id__startswith="b")
+            .order_by("-pk")
+            .values_list("public_id", flat=True)[:n]
+        )
+        bank = services.do_create_account(
+            name="bench funding", currency="CNY", kind="asset", owner_type="bank"
+        ).public_id
+        for start in range(0, n, BATCH):
+            chunk = ids[start : start + BATCH]
+            services.do_create_transfers(
+                [TransferIn(uuid.uuid4(), bank, a, 10**12, "CNY", "fund") for a in chunk]
+            )
+        return ids
+
+    def one(ids: list[uuid.UUID], rnd: random.Random) -> TransferIn:
+        d, c = rnd.sample(ids, 2)
+        # Transfer ids are UUIDv7 (time-ordered), as rongshu's clients generate them.
+        return TransferIn(new_id(), d, c, rnd.randint(1, 10_000), "CNY", "bench")
+
+    def single_loop(ids: list[uuid.UUID], duration: float, seed: int) -> list[float]:
+        rnd = random.Random(seed)
+        latencies: list[float] = []
+        end = time.perf_counter() + duration
+        while time.perf_counter() < end:
+            item = one(ids, rnd)
+            started = time.perf_counter()
+            with transaction.atomic():
+                result = services.do_create_transfers([item])[0]
+            latencies.append(time.perf_counter() - started)
+            assert result.result == "created", result.result
+        return latencies
+
+    def single_rate(ids: list[uuid.UUID], duration: float) -> tuple[float, list[float]]:
+        started = time.perf_counter()
+        lat = single_loop(ids, duration, 1)
+        return len(lat) / (time.perf_counter() - started), lat
+
+    def multi_rate(ids: list[uuid.UUID], clients: int, duration: float) -> float:
+        connections.close_all()
+        out = Path(tempfile.mkdtemp(prefix="rongshu-bench-ledger-"))
+        pids = []
+        for k in range(clients):
+            pid = os.fork()
+            if pid == 0:  # a client
+                code = 0
+                try:
+                    lat = single_loop(ids, duration, 100 + k)
+                    (out / f"{k}").write_text(json.dumps([len(lat), sum(lat)]))
+                except BaseException:
+                    import traceback
+
+                    traceback.print_exc()
+                    code = 1
+                finally:
+                    connections.close_all()
+                    os._exit(code)
+            pids.append(pid)
+        started = time.perf_counter()
+        failed = 0
+        for pid in pids:
+            _, status = os.waitpid(pid, 0)
+            failed += status != 0
+        wall = time.perf_counter() - started
+        if failed:
+            raise RuntimeError(f"{failed} benchmark clients failed")
+        total = sum(json.loads((out / f"{k}").read_text())[0] for k in range(clients))
+        shutil.rmtree(out, ignore_errors=True)
+        return total / max(wall, duration)
+
+    def batch_rate(ids: list[uuid.UUID], batches: int) -> float:
+        rnd = random.Random(7)
+        total = 0.0
+        for _ in range(batches):
+            items = [one(ids, rnd) for _ in range(BATCH)]
+            started = time.perf_counter()
+            with transaction.atomic():
+                results = services.do_create_transfers(items)
+            total += time.perf_counter() - started
+            assert all(r.result == "created" for r in results)
+        return batches * BATCH / total
+
+    ids = open_accounts(1000)
+    rate, lat = single_rate(ids, seconds)
+    metrics[f"single_transfers_per_s_{backend}_1c"] = round(rate, 1)
+    metrics[f"p50_ms_{backend}"] = round(percentile(lat, 50) * 1000, 3)
+    metrics[f"p99_ms_{backend}"] = round(percentile(lat, 99) * 1000, 3)
+    metrics[f"single_transfers_per_s_{backend}_8c"] = round(multi_rate(ids, 8, seconds), 1)
+    metrics[f"batch_transfers_per_s_{backend}"] = round(batch_rate(ids, 3 if quick else 10), 1)
+    scales = [(1_000, "1k"), (10_000, "10k")] + ([] if quick else [(100_000, "100k")])
+    have = 1000
+    for size, label in scales:
+        if size > have:
+            ids = ids + open_accounts(size - have)
+            have = size
+        rate, _ = single_rate(ids, seconds / 2)
+        metrics[f"scaling_{backend}_{label}_single_per_s"] = round(rate, 1)
+        metrics[f"scaling_{backend}_{label}_batch_per_s"] = round(batch_rate(ids, 2), 1)
+    tb = queries.get_trial_balance()
+    assert tb.balanced, tb.difference
+    metrics[f"transfers_total_{backend}"] = _count_transfers()
+    return metrics
+
+
+def _count_transfers() -> int:
+    from rongshu.ledger.models import Transfer
+
+    return Transfer.objects.count()
+
+
+# ====================================================================== parent: orchestration
+def _run_child(backend: str, env: dict[str, str], quick: bool) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--child", backend] + (["--quick"] if quick else [])
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(done.stdout[-4000:], done.stderr[-4000:], file=sys.stderr)
+        raise RuntimeError(f"the {backend} benchmark failed")
+    line = [x for x in done.stdout.splitlines() if x.startswith("METRICS ")][-1]
+    return dict(json.loads(line[len("METRICS ") :]))
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
+        return url
+    with contextlib.suppress(OSError, subprocess.CalledProcessError):
+        out = subprocess.run(
+            [str(ROOT / "scripts" / "pg.sh")], capture_output=True, text=True, check=True
+        )
+        return out.stdout.strip().splitlines()[-1]
+    return None
+
+
+def _fresh_database(url: str, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return re.sub(r"/[^/]*$", f"/{name}", url)
+
+
+def _pgbench(url: str, seconds: int) -> float | None:
+    if not (PGBIN / "pgbench").exists():
+        return None
+    bench_url = _fresh_database(url, "rongshu_pgbench")
+    subprocess.run([str(PGBIN / "pgbench"), "-i", "-q", bench_url], capture_output=True, check=True)
+    done = subprocess.run(
+        [str(PGBIN / "pgbench"), "-c", "8", "-j", "8", "-T", str(seconds), bench_url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    match = re.search(r"tps = ([0-9.]+)", done.stdout)
+    return float(match.group(1)) if match else None
+
+
+def main() -> None:
+    if "--child" in sys.argv:
+        backend = sys.argv[sys.argv.index("--child") + 1]
+        metrics = _child(backend, "--quick" in sys.argv)
+        print("METRICS " + json.dumps(metrics))
+        return
+    args = parse_args(__doc__ or "ledger benchmark")
+    started = time.perf_counter()
+    metrics: dict[str, Any] = {}
+    base_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    # Production settings (DEBUG=0: no per-query debug logging) with throwaway keys.
+    from cryptography.fernet import Fernet
+
+    base_env.update(
+        DEBUG="0",
+        RONGSHU_SECRET_KEY="bench-" + uuid.uuid4().hex,
+        RONGSHU_FIELD_KEYS=Fernet.generate_key().decode(),
+    )
+    with tempfile.TemporaryDirectory(prefix="rongshu-bench-ledger-") as tmp:
+        env = {**base_env, "RONGSHU_DATA_DIR": tmp}
+        metrics.update(_run_child("sqlite", env, args.quick))
+    pg = _postgres_url()
+    if pg is None:
+        print("PostgreSQL not available: its figures are skipped", file=sys.stderr)
+    else:
+        url = _fresh_database(pg, "rongshu_bench_ledger")
+        metrics.update(_run_child("postgres", {**base_env, "DATABASE_URL": url}, args.quick))
+        tps = _pgbench(pg, 5 if args.quick else 30)
+        if tps is not None:
+            metrics["pgbench_tps_8c"] = round(tps, 1)
+            metrics["pg_vs_pgbench_ratio_8c"] = round(
+                metrics["single_transfers_per_s_postgres_8c"] / tps, 3
+            )
+    main_db = "postgres" if pg is not None else "sqlite"
+    metrics["p50_ms"] = metrics[f"p50_ms_{main_db}"]
+    metrics["p99_ms"] = metrics[f"p99_ms_{main_db}"]
+    metrics["latency_database"] = main_db
+    metrics["wall_s"] = round(time.perf_counter() - started, 1)
+    report("ledger", metrics, quick=args.quick)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,354 @@
+"""Ledger endpoints: batches of transfers, accounts, statements (JSON and CSV), trial balance.
+
+**Authentication is provisional**: every operation requires a Django session of a staff user
+(:class:`StaffSession`). The identity domain replaces this with its own auth class and scopes;
+only ``auth=`` on the router changes.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import uuid
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from ninja import Field, Query, Router, Schema
+from ninja.security import SessionAuth
+from pydantic import ConfigDict
+
+from rongshu.api.base import command
+from rongshu.kernel.errors import PermissionDenied
+from rongshu.kernel.money import MoneyError
+from rongshu.ledger import queries
+from rongshu.ledger.amounts import format_amount, parse_amount
+from rongshu.ledger.errors import BatchTooLarge
+from rongshu.ledger.services import do_create_transfers
+from rongshu.ledger.types import MAX_BATCH, AccountView, StatementLine, TransferIn, TransferOut
+
+
+class StaffSession(SessionAuth):
+    """Provisional: a signed-in Django staff user (replaced by identity's auth later)."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None  # 401 unauthenticated
+        if not user.is_staff:
+            raise PermissionDenied("The ledger API is for bank staff.")
+        return user
+
+
+router = Router(tags=["ledger"], auth=StaffSession())
+
+
+# ---------------------------------------------------------------- schemas
+class TransferItemIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    id: uuid.UUID = Field(description="Client-supplied transfer id: the idempotency key.")
+    debit_account_id: uuid.UUID | None = None
+    credit_account_id: uuid.UUID | None = None
+    amount: str | None = Field(None, description='Decimal string, e.g. "12.34".')
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    kind: Literal["single", "pending", "post", "void"] = "single"
+    pending_id: uuid.UUID | None = None
+    timeout: int = Field(0, ge=0, le=2**31 - 1, description="Seconds; pending only.")
+    linked: bool = Field(False, description="Linked with the next item: all or nothing.")
+    code: str = Field(min_length=1, max_length=40, description="Transaction type.")
+    reference: str = Field("", max_length=140)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class TransferBatchIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    transfers: list[TransferItemIn]
+
+
+class TransferSchema(Schema):
+    id: uuid.UUID
+    debit_account_id: uuid.UUID
+    credit_account_id: uuid.UUID
+    amount: str
+    amount_minor: int
+    currency: str
+    kind: str
+    linked: bool
+    pending_id: uuid.UUID | None
+    timeout: int
+    code: str
+    reference: str
+    metadata: dict[str, Any]
+    created_at: dt.datetime
+
+
+class TransferResultSchema(Schema):
+    index: int
+    id: uuid.UUID
+    result: str = Field(description="created, exists, or an error code.")
+    ok: bool
+    transfer: TransferSchema | None
+
+
+class TransferBatchOut(Schema):
+    created: int
+    exists: int
+    failed: int
+    results: list[TransferResultSchema]
+
+
+class AccountSchema(Schema):
+    id: uuid.UUID
+    code: str | None
+    name: str
+    owner_type: str
+    owner_id: str
+    currency: str
+    kind: str
+    product_code: str
+    status: str
+    debits_must_not_exceed_credits: bool
+    credits_must_not_exceed_debits: bool
+    overdraft_limit: str
+    debits_pending: str
+    debits_posted: str
+    credits_pending: str
+    credits_posted: str
+    balance: str
+    available: str
+    created_at: dt.datetime
+
+
+class StatementLineSchema(Schema):
+    transfer_id: uuid.UUID
+    created_at: dt.datetime
+    kind: str
+    code: str
+    reference: str
+    counterparty_account_id: uuid.UUID
+    debit: str
+    credit: str
+    balance: str
+
+
+class StatementSchema(Schema):
+    account: AccountSchema
+    opening_balance: str
+    closing_balance: str
+    lines: list[StatementLineSchema]
+    next_cursor: int | None
+
+
+class TrialBalanceRowSchema(Schema):
+    currency: str
+    kind: str
+    debits: str
+    credits: str
+
+
+class TrialBalanceSchema(Schema):
+    balanced: bool
+    difference: dict[str, str]
+    rows: list[TrialBalanceRowSchema]
+
+
+# ---------------------------------------------------------------- mapping
+def _transfer(out: TransferOut) -> TransferSchema:
+    return TransferSchema(
+        id=out.transfer_id,
+        debit_account_id=out.debit_account,
+        credit_account_id=out.credit_account,
+        amount=format_amount(out.amount, out.currency),
+        amount_minor=out.amount,
+        currency=out.currency,
+        kind=out.kind,
+        linked=out.linked,
+        pending_id=out.pending_id,
+        timeout=out.timeout,
+        code=out.code,
+        reference=out.reference,
+        metadata=out.metadata,
+        created_at=out.created_at,
+    )
+
+
+def _account(view: AccountView) -> AccountSchema:
+    cur = view.currency
+    return AccountSchema(
+        id=view.public_id,
+        code=view.code,
+        name=view.name,
+        owner_type=view.owner_type,
+        owner_id=view.owner_id,
+        currency=cur,
+        kind=view.kind,
+        product_code=view.product_code,
+        status=view.status,
+        debits_must_not_exceed_credits=view.debits_must_not_exceed_credits,
+        credits_must_not_exceed_debits=view.credits_must_not_exceed_debits,
+        overdraft_limit=format_amount(view.overdraft_limit, cur),
+        debits_pending=format_amount(view.debits_pending, cur),
+        debits_posted=format_amount(view.debits_posted, cur),
+        credits_pending=format_amount(view.credits_pending, cur),
+        credits_posted=format_amount(view.credits_posted, cur),
+        balance=format_amount(view.balance, cur),
+        available=format_amount(view.available, cur),
+        created_at=view.created_at,
+    )
+
+
+def _line(line: StatementLine, currency: str) -> StatementLineSchema:
+    return StatementLineSchema(
+        transfer_id=line.transfer_id,
+        created_at=line.created_at,
+        kind=line.kind,
+        code=line.code,
+        reference=line.reference,
+        counterparty_account_id=line.counterparty,
+        debit=format_amount(line.debit, currency),
+        credit=format_amount(line.credit, currency),
+        balance=format_amount(line.balance, currency),
+    )
+
+
+# ---------------------------------------------------------------- endpoints
+@router.post(
+    "/transfers",
+    response=TransferBatchOut,
+    summary="Create a batch of up to 8,190 transfers (one result per item)",
+)
+@command()
+def create_transfers(request: HttpRequest, payload: TransferBatchIn) -> TransferBatchOut:
+    """Apply the transfers in order in one transaction, with TigerBeetle's semantics: each item
+    answers ``created``, ``exists`` (same id, same content) or an error code
+    (``exceeds_credits``, ``exists_with_different_amount`` …); a failed item of a ``linked``
+    chain fails the whole chain (``linked_event_failed``). The batch answers 200 when it was
+    processed, whatever its items' results."""
+    if len(payload.transfers) > MAX_BATCH:
+        raise BatchTooLarge(f"A batch holds at most {MAX_BATCH} transfers.")
+    items: list[TransferIn] = []
+    refused: dict[int, str] = {}
+    for index, t in enumerate(payload.transfers):
+        amount: int | None = None
+        if t.amount is not None:
+            try:
+                amount = parse_amount(t.amount, t.currency)
+            except MoneyError as exc:
+                refused[index] = exc.code
+        items.append(
+            TransferIn(
+                transfer_id=t.id,
+                debit_account=t.debit_account_id,
+                credit_account=t.credit_account_id,
+                amount=amount,
+                currency=t.currency,
+                code=t.code,
+                kind=t.kind,
+                pending_id=t.pending_id,
+                timeout=t.timeout,
+                linked=t.linked,
+                reference=t.reference,
+                metadata=t.metadata,
+            )
+        )
+    results = do_create_transfers(items, refused=refused)
+    out = [
+        TransferResultSchema(
+            index=r.index,
+            id=r.transfer_id,
+            result=r.result,
+            ok=r.ok,
+            transfer=_transfer(r.transfer) if r.transfer is not None else None,
+        )
+        for r in results
+    ]
+    return TransferBatchOut(
+        created=sum(1 for r in results if r.result == "created"),
+        exists=sum(1 for r in results if r.result == "exists"),
+        failed=sum(1 for r in results if not r.ok),
+        results=out,
+    )
+
+
+@router.get("/accounts/{account_id}", response=AccountSchema, summary="An account and balances")
+def get_account(request: HttpRequest, account_id: uuid.UUID) -> AccountSchema:
+    return _account(queries.get_account(account_id))
+
+
+class StatementQuery(Schema):
+    model_config = ConfigDict(extra="forbid")
+    cursor: int | None = Field(None, ge=0, description="next_cursor of the previous page")
+    limit: int = Field(50, ge=1, le=500)
+    format: Literal["json", "csv"] = "json"
+
+
+@router.get(
+    "/accounts/{account_id}/statement",
+    response=StatementSchema,
+    summary="Posted movements with a running balance (paginated; ?format=csv for all of it)",
+)
+def get_statement(
+    request: HttpRequest, account_id: uuid.UUID, params: Query[StatementQuery]
+) -> StatementSchema | HttpResponse | StreamingHttpResponse:
+    if params.format == "csv":
+        view = queries.get_account(account_id)  # 404 before streaming starts
+        response = StreamingHttpResponse(
+            _csv_rows(account_id, view.currency), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="statement-{account_id}.csv"'
+        return response
+    statement = queries.get_statement(account_id, after=params.cursor, limit=params.limit)
+    cur = statement.account.currency
+    return StatementSchema(
+        account=_account(statement.account),
+        opening_balance=format_amount(statement.opening_balance, cur),
+        closing_balance=format_amount(statement.closing_balance, cur),
+        lines=[_line(line, cur) for line in statement.lines],
+        next_cursor=statement.next_cursor,
+    )
+
+
+def _csv_rows(account_id: uuid.UUID, currency: str) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    header = ["created_at", "transfer_id", "kind", "code", "reference", "counterparty"]
+    writer.writerow([*header, "debit", "credit", "balance", "currency"])
+    for line in queries.iter_statement(account_id):
+        writer.writerow(
+            [
+                line.created_at.isoformat(),
+                line.transfer_id,
+                line.kind,
+                line.code,
+                line.reference,
+                line.counterparty,
+                format_amount(line.debit, currency),
+                format_amount(line.credit, currency),
+                format_amount(line.balance, currency),
+                currency,
+            ]
+        )
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+@router.get("/trial-balance", response=TrialBalanceSchema, summary="Trial balance per currency")
+def trial_balance(request: HttpRequest, currency: str | None = None) -> TrialBalanceSchema:
+    tb = queries.get_trial_balance(currency)
+    return TrialBalanceSchema(
+        balanced=tb.balanced,
+        difference={cur: format_amount(v, cur) for cur, v in tb.difference.items()},
+        rows=[
+            TrialBalanceRowSchema(
+                currency=r.currency,
+                kind=r.kind,
+                debits=format_amount(r.debits, r.currency),
+                credits=format_amount(r.credits, r.currency),
+            )
+            for r in tb.rows
+        ],
+    )

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from rongshu.kernel.errors import DomainError, NotFound, RuleViolation
+
+
+class AssistantNotReady(DomainError):
+    status = 503
+    code = "assistant_not_trained"
+    title = _("The assistant has no trained model yet.")
+
+
+class FaqNotFound(NotFound):
+    code = "faq_not_found"
+    title = _("No such FAQ entry.")
+
+
+class InvalidFaq(RuleViolation):
+    code = "invalid_faq"
+    title = _("The FAQ entry is not valid.")

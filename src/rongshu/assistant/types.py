@@ -1,0 +1,76 @@
+"""Typed values that cross the assistant's boundary."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+LANGUAGES = ("zh-hans", "en")
+CHANNELS = ("web", "sms", "wechat")
+SMS_MAX_CHARS = 70  # one SMS segment in UCS-2 (Chinese); we hold English to the same bound
+
+
+@dataclass(frozen=True)
+class FaqRecord:
+    """One FAQ entry's content, as shipped in the data file and as trained on."""
+
+    key: str
+    category: str
+    question_zh: str
+    question_en: str
+    paraphrases_zh: tuple[str, ...]
+    paraphrases_en: tuple[str, ...]
+    answer_web_zh: str
+    answer_web_en: str
+    answer_sms_zh: str
+    answer_sms_en: str
+
+    def question(self, language: str) -> str:
+        return self.question_zh if language == "zh-hans" else self.question_en
+
+    def paraphrases(self, language: str) -> tuple[str, ...]:
+        return self.paraphrases_zh if language == "zh-hans" else self.paraphrases_en
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    faq_id: uuid.UUID
+    faq_key: str
+    question: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the assistant answers to one message on one channel."""
+
+    text: str
+    channel: str
+    language: str
+    answered: bool  # False: out of scope or unsure; ``text`` is a clarifying question
+    confidence: float
+    intent: str | None = None
+    faq_id: uuid.UUID | None = None
+    faq_key: str | None = None
+    faq_version: int | None = None
+    model_version: str = ""
+    suggestions: tuple[Suggestion, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    created: int
+    updated: int
+    unchanged: int
+    kept_staff_edits: int
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    version: str
+    path: str
+    entries: int
+    samples: int
+    seconds: float
+    threshold: float
+    calibration_accuracy: float

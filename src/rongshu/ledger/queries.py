@@ -1,0 +1,253 @@
+"""The ledger's read side: accounts, balances (now and as of a time), statements, trial balance."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+
+from django.db.models import Q, Sum
+
+from rongshu.ledger.errors import AccountNotFound
+from rongshu.ledger.models import Account, BalanceSnapshot, Hold, Transfer
+from rongshu.ledger.types import (
+    AccountView,
+    Statement,
+    StatementLine,
+    TransferOut,
+    TrialBalance,
+    TrialBalanceRow,
+)
+
+POSTING_KINDS = (Transfer.SINGLE, Transfer.POST)
+
+
+def account_view(account: Account) -> AccountView:
+    return AccountView(
+        public_id=account.public_id,
+        code=account.code,
+        name=account.name,
+        owner_type=account.owner_type,
+        owner_id=account.owner_id,
+        currency=account.currency,
+        kind=account.kind,
+        product_code=account.product_code,
+        status=account.status,
+        debits_must_not_exceed_credits=account.debits_must_not_exceed_credits,
+        credits_must_not_exceed_debits=account.credits_must_not_exceed_debits,
+        overdraft_limit=account.overdraft_limit,
+        debits_pending=account.debits_pending,
+        debits_posted=account.debits_posted,
+        credits_pending=account.credits_pending,
+        credits_posted=account.credits_posted,
+        balance=account.posted_balance,
+        available=account.available_balance,
+        created_at=account.created_at,
+    )
+
+
+def find_account(public_id: uuid.UUID) -> Account | None:
+    return Account.objects.filter(public_id=public_id).first()
+
+
+def get_account(public_id: uuid.UUID) -> AccountView:
+    account = find_account(public_id)
+    if account is None:
+        raise AccountNotFound(f"No account {public_id}.")
+    return account_view(account)
+
+
+def list_accounts(
+    *, owner_type: str | None = None, owner_id: str | None = None, limit: int = 200
+) -> list[AccountView]:
+    qs = Account.objects.order_by("pk")
+    if owner_type:
+        qs = qs.filter(owner_type=owner_type)
+    if owner_id:
+        qs = qs.filter(owner_id=owner_id)
+    return [account_view(a) for a in qs[:limit]]
+
+
+def _natural(account: Account, net: int) -> int:
+    """Credits − debits in the account's natural sign."""
+    return net if account.normal_credit else -net
+
+
+def get_balance_as_of(public_id: uuid.UUID, at: dt.datetime) -> int:
+    """The posted balance (natural sign) right after the last transfer at or before ``at``."""
+    account = find_account(public_id)
+    if account is None:
+        raise AccountNotFound(f"No account {public_id}.")
+    last_debit = (
+        Transfer.objects.filter(debit_account=account, created_at__lte=at)
+        .order_by("-pk")
+        .values_list("pk", "debit_account_net_after")
+        .first()
+    )
+    last_credit = (
+        Transfer.objects.filter(credit_account=account, created_at__lte=at)
+        .order_by("-pk")
+        .values_list("pk", "credit_account_net_after")
+        .first()
+    )
+    candidates = [c for c in (last_debit, last_credit) if c is not None]
+    if not candidates:
+        return 0
+    return _natural(account, max(candidates)[1])
+
+
+def _lines(
+    account: Account, after: int | None, limit: int | None
+) -> Iterator[tuple[int, StatementLine]]:
+    qs = (
+        Transfer.objects.filter(Q(debit_account=account) | Q(credit_account=account))
+        .filter(kind__in=POSTING_KINDS)
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "transfer_id",
+            "created_at",
+            "kind",
+            "code",
+            "reference",
+            "debit_account_id",
+            "debit_account__public_id",
+            "credit_account__public_id",
+            "amount",
+            "debit_account_net_after",
+            "credit_account_net_after",
+        )
+    )
+    if after is not None:
+        qs = qs.filter(pk__gt=after)
+    rows = qs[:limit] if limit is not None else qs.iterator(chunk_size=2000)
+    for row in rows:
+        (pk, tid, at, kind, code, ref, debit_pk, debit_pub, credit_pub, amount, dna, cna) = row
+        is_debit = debit_pk == account.pk
+        yield (
+            pk,
+            StatementLine(
+                transfer_id=tid,
+                created_at=at,
+                kind=kind,
+                code=code,
+                reference=ref,
+                counterparty=credit_pub if is_debit else debit_pub,
+                debit=amount if is_debit else 0,
+                credit=0 if is_debit else amount,
+                balance=_natural(account, dna if is_debit else cna),
+            ),
+        )
+
+
+def get_statement(public_id: uuid.UUID, *, after: int | None = None, limit: int = 50) -> Statement:
+    """One page of posted movements with a running balance; ``after`` is the page cursor."""
+    account = find_account(public_id)
+    if account is None:
+        raise AccountNotFound(f"No account {public_id}.")
+    limit = max(1, min(limit, 500))
+    page: list[StatementLine] = []
+    last_pk = None
+    more = False
+    for pk, line in _lines(account, after, limit + 1):
+        if len(page) == limit:
+            more = True
+            break
+        page.append(line)
+        last_pk = pk
+    if page:
+        first = page[0]
+        signed = first.credit - first.debit
+        opening = first.balance - (signed if account.normal_credit else -signed)
+        closing = page[-1].balance
+    else:
+        opening = closing = account.posted_balance if after is not None else 0
+        # (an empty first page: no movements yet; an empty later page: nothing after cursor)
+    return Statement(
+        account=account_view(account),
+        lines=page,
+        opening_balance=opening,
+        closing_balance=closing,
+        next_cursor=last_pk if more else None,
+    )
+
+
+def iter_statement(public_id: uuid.UUID) -> Iterator[StatementLine]:
+    """Every posted movement of the account, oldest first (for CSV export)."""
+    account = find_account(public_id)
+    if account is None:
+        raise AccountNotFound(f"No account {public_id}.")
+    for _pk, line in _lines(account, None, None):
+        yield line
+
+
+def get_trial_balance(currency: str | None = None) -> TrialBalance:
+    """Posted debits and credits per currency and kind; each currency's difference is zero."""
+    qs = Account.objects.all()
+    if currency:
+        qs = qs.filter(currency=currency)
+    grouped = (
+        qs.values("currency", "kind")
+        .annotate(d=Sum("debits_posted"), c=Sum("credits_posted"))
+        .order_by("currency", "kind")
+    )
+    rows: list[TrialBalanceRow] = []
+    difference: dict[str, int] = defaultdict(int)
+    for g in grouped:
+        debits, credits = int(g["d"] or 0), int(g["c"] or 0)
+        rows.append(TrialBalanceRow(g["currency"], g["kind"], debits, credits))
+        difference[g["currency"]] += debits - credits
+    return TrialBalance(rows=rows, difference=dict(difference))
+
+
+def get_pending_totals() -> dict[str, tuple[int, int]]:
+    """Per currency: (Σ debits_pending, Σ credits_pending); equal when holds balance."""
+    out: dict[str, tuple[int, int]] = {}
+    for g in Account.objects.values("currency").annotate(
+        d=Sum("debits_pending"), c=Sum("credits_pending")
+    ):
+        out[g["currency"]] = (int(g["d"] or 0), int(g["c"] or 0))
+    return out
+
+
+def list_holds(public_id: uuid.UUID, *, state: str = Hold.PENDING) -> list[Hold]:
+    account = find_account(public_id)
+    if account is None:
+        raise AccountNotFound(f"No account {public_id}.")
+    return list(
+        Hold.objects.filter(Q(debit_account=account) | Q(credit_account=account))
+        .filter(state=state)
+        .order_by("pk")
+    )
+
+
+def find_transfer(transfer_id: uuid.UUID) -> TransferOut | None:
+    row = (
+        Transfer.objects.filter(transfer_id=transfer_id)
+        .select_related("debit_account", "credit_account")
+        .first()
+    )
+    if row is None:
+        return None
+    return TransferOut(
+        transfer_id=row.transfer_id,
+        debit_account=row.debit_account.public_id,
+        credit_account=row.credit_account.public_id,
+        amount=row.amount,
+        currency=row.currency,
+        kind=row.kind,
+        linked=row.linked,
+        pending_id=row.pending_id,
+        timeout=row.timeout,
+        code=row.code,
+        reference=row.reference,
+        metadata=row.metadata,
+        created_at=row.created_at,
+    )
+
+
+def get_snapshot(public_id: uuid.UUID, business_date: dt.date) -> BalanceSnapshot | None:
+    return BalanceSnapshot.objects.filter(
+        account__public_id=public_id, business_date=business_date
+    ).first()

@@ -1,0 +1,1064 @@
+"""The ledger's write API: accounts, transfers (single, two-phase, linked, batched), holds.
+
+Every function runs inside the caller's transaction (it opens a savepoint of its own, so it is
+also safe to call in autocommit mode) and never commits.
+
+Concurrency design (docs/ledger.md): a batch first reads the immutable facts it needs (which
+accounts a hold touches), then locks **every account it touches in one statement, ordered by
+primary key** (``SELECT … ORDER BY id FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE``
+gives one writer at a time). Because every writer takes its locks in the same global order,
+no two writers can wait on each other in a cycle: no deadlocks. Under those locks it re-reads
+existing transfers and holds (so a concurrent duplicate id is seen), applies the batch in
+memory item by item — exactly the semantics of one-by-one submission — and writes the new
+transfers, hold changes and balances with a few bulk statements. A duplicate id racing in from
+a writer on *other* accounts surfaces as a unique-key violation; the batch is then recomputed
+(it sees the winner's row and answers ``exists``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+
+from rongshu.kernel import clock
+from rongshu.kernel.audit import do_audit
+from rongshu.kernel.ids import new_id
+from rongshu.kernel.money import MoneyError, check_currency
+from rongshu.kernel.outbox import record_event
+from rongshu.ledger.chart import CHART
+from rongshu.ledger.errors import (
+    AccountBalanceNotZero,
+    AccountNotFound,
+    AccountSpecInvalid,
+    AccountStatusInvalid,
+    BatchTooLarge,
+    TransferRefused,
+)
+from rongshu.ledger.events import AccountStatusChanged, HoldsExpired, TransfersPosted
+from rongshu.ledger.models import INT64_MAX, Account, Hold, Transfer
+from rongshu.ledger.types import MAX_BATCH, TransferIn, TransferOut, TransferResult
+
+KINDS_IN = ("single", "pending", "post", "void")
+_RETRIES = 5
+
+
+# ====================================================================== accounts
+def do_create_account(
+    *,
+    name: str,
+    currency: str,
+    kind: str,
+    owner_type: str = Account.OWNER_CUSTOMER,
+    owner_id: str = "",
+    product_code: str = "",
+    code: str | None = None,
+    debits_must_not_exceed_credits: bool = False,
+    credits_must_not_exceed_debits: bool = False,
+    overdraft_limit: int = 0,
+) -> Account:
+    """Open an account with zero balances."""
+    try:
+        check_currency(currency)
+    except MoneyError as exc:
+        raise AccountSpecInvalid(f"{currency!r} is not an ISO 4217 currency.") from exc
+    if kind not in dict(Account.KINDS):
+        raise AccountSpecInvalid(f"{kind!r} is not an account kind.")
+    if owner_type not in dict(Account.OWNER_TYPES):
+        raise AccountSpecInvalid(f"{owner_type!r} is not an owner type.")
+    if debits_must_not_exceed_credits and credits_must_not_exceed_debits:
+        raise AccountSpecInvalid("An account takes at most one balance constraint.")
+    if not 0 <= overdraft_limit <= INT64_MAX:
+        raise AccountSpecInvalid("The overdraft limit must be between 0 and 2^63-1.")
+    if overdraft_limit and not debits_must_not_exceed_credits:
+        raise AccountSpecInvalid("An overdraft limit needs debits_must_not_exceed_credits.")
+    return Account.objects.create(
+        name=name,
+        currency=currency,
+        kind=kind,
+        owner_type=owner_type,
+        owner_id=owner_id,
+        product_code=product_code,
+        code=code,
+        debits_must_not_exceed_credits=debits_must_not_exceed_credits,
+        credits_must_not_exceed_debits=credits_must_not_exceed_debits,
+        overdraft_limit=overdraft_limit,
+        created_at=clock.now(),
+    )
+
+
+def do_create_customer_account(
+    *, owner_id: str, name: str, currency: str = "CNY", product_code: str = "demand_deposit"
+) -> Account:
+    """A customer's deposit account: a liability that may not go overdrawn."""
+    return do_create_account(
+        name=name,
+        currency=currency,
+        kind=Account.LIABILITY,
+        owner_type=Account.OWNER_CUSTOMER,
+        owner_id=owner_id,
+        product_code=product_code,
+        debits_must_not_exceed_credits=True,
+    )
+
+
+def do_create_chart_of_accounts(currencies: Iterable[str] = ("CNY",)) -> list[Account]:
+    """Create the bank's chart of accounts; idempotent (existing codes are kept)."""
+    accounts: list[Account] = []
+    for currency in currencies:
+        check_currency(currency)
+        for entry in CHART:
+            code = entry.code.format(cur=currency)
+            account = Account.objects.filter(code=code).first()
+            if account is None:
+                account = do_create_account(
+                    name=entry.name,
+                    currency=currency,
+                    kind=entry.kind,
+                    owner_type=Account.OWNER_BANK,
+                    owner_id="bank",
+                    code=code,
+                    debits_must_not_exceed_credits=entry.debits_must_not_exceed_credits,
+                    credits_must_not_exceed_debits=entry.credits_must_not_exceed_debits,
+                )
+            accounts.append(account)
+    return accounts
+
+
+def get_chart_account(code: str) -> Account:
+    account = Account.objects.filter(code=code).first()
+    if account is None:
+        raise AccountNotFound(f"No chart account {code!r}; run do_create_chart_of_accounts().")
+    return account
+
+
+def _lock_account(public_id: uuid.UUID) -> Account:
+    account = Account.objects.select_for_update().filter(public_id=public_id).first()
+    if account is None:
+        raise AccountNotFound(f"No account {public_id}.")
+    return account
+
+
+def _change_status(
+    public_id: uuid.UUID, new_status: str, allowed_from: set[str], actor: str, reason: str
+) -> Account:
+    with transaction.atomic():
+        account = _lock_account(public_id)
+        old = account.status
+        if old not in allowed_from:
+            raise AccountStatusInvalid(f"The account is {old}; it cannot become {new_status}.")
+        if new_status == Account.CLOSED and (
+            account.debits_posted != account.credits_posted
+            or account.debits_pending
+            or account.credits_pending
+        ):
+            raise AccountBalanceNotZero(
+                "The account still has a balance or holds; move them out before closing."
+            )
+        account.status = new_status
+        fields = ["status"]
+        if new_status == Account.CLOSED:
+            account.closed_at = clock.now()
+            fields.append("closed_at")
+        account.save(update_fields=fields)
+        action = {
+            Account.FROZEN: "ledger.account_frozen",
+            Account.DEBIT_FROZEN: "ledger.account_debit_frozen",
+            Account.OPEN: "ledger.account_unfrozen",
+            Account.CLOSED: "ledger.account_closed",
+        }[new_status]
+        do_audit(
+            actor,
+            action,
+            object_type="ledger.account",
+            object_id=str(public_id),
+            data={"from": old, "to": new_status, "reason": reason},
+        )
+        record_event(
+            AccountStatusChanged(
+                account=str(public_id),
+                old_status=old,
+                new_status=new_status,
+                actor=actor,
+                reason=reason,
+            )
+        )
+    return account
+
+
+def do_freeze_account(
+    public_id: uuid.UUID, *, actor: str, reason: str, debits_only: bool = False
+) -> Account:
+    """Freeze an account (a judicial freeze: no debits, or with ``debits_only`` only debits)."""
+    target = Account.DEBIT_FROZEN if debits_only else Account.FROZEN
+    allowed = {Account.OPEN, Account.FROZEN, Account.DEBIT_FROZEN} - {target}
+    return _change_status(public_id, target, allowed, actor, reason)
+
+
+def do_unfreeze_account(public_id: uuid.UUID, *, actor: str, reason: str) -> Account:
+    return _change_status(
+        public_id, Account.OPEN, {Account.FROZEN, Account.DEBIT_FROZEN}, actor, reason
+    )
+
+
+def do_close_account(public_id: uuid.UUID, *, actor: str, reason: str) -> Account:
+    """Close an account; it must have a zero balance and no holds."""
+    return _change_status(public_id, Account.CLOSED, {Account.OPEN}, actor, reason)
+
+
+# ====================================================================== transfers
+class _Acc:
+    """A locked account's mutable state while a batch is applied."""
+
+    __slots__ = (
+        "cmned",
+        "cp",
+        "cpo",
+        "currency",
+        "dirty",
+        "dmnec",
+        "dp",
+        "dpo",
+        "overdraft",
+        "pk",
+        "pub",
+        "status",
+    )
+
+    def __init__(self, row: tuple[Any, ...]) -> None:
+        (
+            self.pk,
+            self.pub,
+            self.currency,
+            self.status,
+            self.dmnec,
+            self.cmned,
+            self.overdraft,
+            self.dp,
+            self.dpo,
+            self.cp,
+            self.cpo,
+        ) = row
+        self.dirty = False
+
+
+class _HoldState:
+    __slots__ = (
+        "amount",
+        "credit",
+        "debit",
+        "dirty",
+        "expires_at",
+        "is_new",
+        "resolved_at",
+        "resolved_by",
+        "state",
+        "transfer_id",
+    )
+
+    def __init__(
+        self,
+        transfer_id: uuid.UUID,
+        debit: int,
+        credit: int,
+        amount: int,
+        state: str,
+        expires_at: dt.datetime | None,
+        *,
+        is_new: bool,
+    ) -> None:
+        self.transfer_id = transfer_id
+        self.debit = debit
+        self.credit = credit
+        self.amount = amount
+        self.state = state
+        self.expires_at = expires_at
+        self.is_new = is_new
+        self.dirty = False
+        self.resolved_by: uuid.UUID | None = None
+        self.resolved_at: dt.datetime | None = None
+
+
+def _out_from_values(row: Mapping[str, Any]) -> TransferOut:
+    return TransferOut(
+        transfer_id=row["transfer_id"],
+        debit_account=row["debit_account__public_id"],
+        credit_account=row["credit_account__public_id"],
+        amount=row["amount"],
+        currency=row["currency"],
+        kind=row["kind"],
+        linked=row["linked"],
+        pending_id=row["pending_id"],
+        timeout=row["timeout"],
+        code=row["code"],
+        reference=row["reference"],
+        metadata=row["metadata"],
+        created_at=row["created_at"],
+    )
+
+
+def _difference(item: TransferIn, ex: TransferOut) -> str | None:
+    """The first field in which a retried transfer differs from the stored one."""
+    if item.kind != ex.kind:
+        return "exists_with_different_kind"
+    if item.linked != ex.linked:
+        return "exists_with_different_linked"
+    if item.debit_account is not None and item.debit_account != ex.debit_account:
+        return "exists_with_different_debit_account"
+    if item.credit_account is not None and item.credit_account != ex.credit_account:
+        return "exists_with_different_credit_account"
+    if item.amount is not None and item.amount != ex.amount:
+        return "exists_with_different_amount"
+    if item.currency != ex.currency:
+        return "exists_with_different_currency"
+    if item.pending_id != ex.pending_id:
+        return "exists_with_different_pending_id"
+    if item.timeout != ex.timeout:
+        return "exists_with_different_timeout"
+    if item.code != ex.code:
+        return "exists_with_different_code"
+    if item.reference != ex.reference:
+        return "exists_with_different_reference"
+    if item.metadata != ex.metadata:
+        return "exists_with_different_metadata"
+    return None
+
+
+def _check_shape(item: TransferIn) -> str | None:
+    """Checks that need no database."""
+    if item.kind not in KINDS_IN:
+        return "invalid_kind"
+    try:
+        check_currency(item.currency)
+    except MoneyError:
+        return "invalid_currency"
+    if item.amount is not None:
+        if item.amount <= 0:
+            return "amount_must_be_positive"
+        if item.amount > INT64_MAX:
+            return "amount_out_of_range"
+    if item.timeout < 0 or item.timeout > 2**31 - 1:
+        return "invalid_timeout"
+    if item.timeout and item.kind != "pending":
+        return "timeout_reserved_for_pending_transfer"
+    if item.kind in ("single", "pending"):
+        if item.pending_id is not None:
+            return "pending_id_not_allowed"
+        if item.amount is None:
+            return "amount_must_be_positive"
+        if item.debit_account is None:
+            return "debit_account_required"
+        if item.credit_account is None:
+            return "credit_account_required"
+        if item.debit_account == item.credit_account:
+            return "accounts_must_be_different"
+    else:
+        if item.pending_id is None:
+            return "pending_id_required"
+        if item.pending_id == item.transfer_id:
+            return "pending_id_must_be_different"
+    if len(item.code) == 0 or len(item.code) > 40:
+        return "invalid_code"
+    if len(item.reference) > 140:
+        return "invalid_reference"
+    return None
+
+
+class _Relock(Exception):
+    """The set of accounts to lock grew while locking; retry the batch from the start."""
+
+
+class _Batch:
+    """Applies one batch in memory under the account locks, then writes it in bulk."""
+
+    def __init__(self, items: Sequence[TransferIn], refused: Mapping[int, str]) -> None:
+        self.items = items
+        self.refused = refused
+        self.now = clock.now()
+        self.by_pub: dict[uuid.UUID, _Acc] = {}
+        self.by_pk: dict[int, _Acc] = {}
+        self.existing: dict[uuid.UUID, TransferOut] = {}
+        self.referenced_ids: set[uuid.UUID] = set()  # pending ids that are transfers
+        self.holds: dict[uuid.UUID, _HoldState] = {}
+        self.new: dict[uuid.UUID, TransferOut] = {}
+        self.rows: list[tuple[Any, ...]] = []  # pending insert rows, aligned with new_order
+        self.new_order: list[uuid.UUID] = []
+
+    # ------------------------------------------------------------------ load and lock
+    def load(self) -> None:
+        ids = {it.transfer_id for it in self.items}
+        pending_refs = {it.pending_id for it in self.items if it.pending_id is not None}
+        account_pubs: set[uuid.UUID] = set()
+        for it in self.items:
+            if it.debit_account is not None:
+                account_pubs.add(it.debit_account)
+            if it.credit_account is not None:
+                account_pubs.add(it.credit_account)
+        # The accounts of referenced holds never change, so they can be read before locking.
+        hold_accounts: set[int] = set()
+        if pending_refs:
+            for debit, credit in Hold.objects.filter(transfer_id__in=pending_refs).values_list(
+                "debit_account_id", "credit_account_id"
+            ):
+                hold_accounts.update((debit, credit))
+        # Lock every touched account at once, in primary-key order (deadlock-free).
+        for row in _lock_accounts(account_pubs, hold_accounts):
+            acc = _Acc(row)
+            self.by_pub[acc.pub] = acc
+            self.by_pk[acc.pk] = acc
+        # Under the locks: what already exists (replays, races) and the holds' states.
+        found = _existing_ids(ids)
+        if found:
+            for values in Transfer.objects.filter(transfer_id__in=found).values(
+                "transfer_id",
+                "debit_account__public_id",
+                "credit_account__public_id",
+                "amount",
+                "currency",
+                "kind",
+                "linked",
+                "pending_id",
+                "timeout",
+                "code",
+                "reference",
+                "metadata",
+                "created_at",
+            ):
+                self.existing[values["transfer_id"]] = _out_from_values(values)
+        if pending_refs:
+            self.referenced_ids = set(
+                Transfer.objects.filter(transfer_id__in=pending_refs).values_list(
+                    "transfer_id", flat=True
+                )
+            )
+            for h in Hold.objects.filter(transfer_id__in=pending_refs).values_list(
+                "transfer_id",
+                "debit_account_id",
+                "credit_account_id",
+                "amount",
+                "state",
+                "expires_at",
+            ):
+                self.holds[h[0]] = _HoldState(*h, is_new=False)
+            if any(
+                h.debit not in self.by_pk or h.credit not in self.by_pk for h in self.holds.values()
+            ):
+                # A hold committed by another writer between our first read and our locks:
+                # its accounts are not locked. Start again (the savepoint's locks are dropped)
+                # rather than lock out of order.
+                raise _Relock
+
+    # ------------------------------------------------------------------ apply
+    def apply(self) -> list[TransferResult]:
+        n = len(self.items)
+        codes: list[str] = [""] * n
+        outs: list[TransferOut | None] = [None] * n
+        i = 0
+        while i < n:
+            # A chain runs from i to the first item without ``linked`` (or the batch's end).
+            j = i
+            while j < n - 1 and self.items[j].linked:
+                j += 1
+            chain = range(i, j + 1)
+            multi = j > i or self.items[j].linked
+            undo = _Undo() if multi else None
+            failed_at: int | None = None
+            failure = ""
+            for k in chain:
+                if k in self.refused:
+                    code, out = self.refused[k], None
+                else:
+                    code, out = self.apply_one(self.items[k], undo)
+                if code not in ("created", "exists"):
+                    failed_at, failure = k, code
+                    break
+                codes[k], outs[k] = code, out
+            if failed_at is None and self.items[j].linked:
+                failed_at, failure = j, "linked_event_chain_open"
+            if failed_at is not None:
+                if undo is not None:
+                    undo.revert(self)
+                for k in chain:
+                    codes[k] = failure if k == failed_at else "linked_event_failed"
+                    outs[k] = None
+            i = j + 1
+        return [
+            TransferResult(
+                index=k, transfer_id=self.items[k].transfer_id, result=codes[k], transfer=outs[k]
+            )
+            for k in range(n)
+        ]
+
+    def apply_one(self, it: TransferIn, undo: _Undo | None) -> tuple[str, TransferOut | None]:
+        known = self.new.get(it.transfer_id) or self.existing.get(it.transfer_id)
+        if known is not None:
+            return (_difference(it, known) or "exists"), known
+        problem = _check_shape(it)
+        if problem:
+            return problem, None
+        if it.kind in ("single", "pending"):
+            return self._apply_new(it, undo)
+        return self._apply_resolve(it, undo)
+
+    def _apply_new(self, it: TransferIn, undo: _Undo | None) -> tuple[str, TransferOut | None]:
+        assert it.debit_account is not None
+        assert it.credit_account is not None
+        assert it.amount is not None
+        dr = self.by_pub.get(it.debit_account)
+        if dr is None:
+            return "debit_account_not_found", None
+        cr = self.by_pub.get(it.credit_account)
+        if cr is None:
+            return "credit_account_not_found", None
+        if dr.currency != it.currency or cr.currency != it.currency:
+            return "currency_mismatch", None
+        if dr.status == Account.CLOSED:
+            return "debit_account_closed", None
+        if cr.status == Account.CLOSED:
+            return "credit_account_closed", None
+        if dr.status != Account.OPEN:
+            return "debit_account_frozen", None
+        if cr.status == Account.FROZEN:
+            return "credit_account_frozen", None
+        amount = it.amount
+        if dr.dp + dr.dpo + amount > INT64_MAX:
+            return "overflows_debits", None
+        if cr.cp + cr.cpo + amount > INT64_MAX:
+            return "overflows_credits", None
+        if dr.dmnec and dr.dp + dr.dpo + amount > dr.cpo + dr.overdraft:
+            return "exceeds_credits", None
+        if cr.cmned and cr.cp + cr.cpo + amount > cr.dpo:
+            return "exceeds_debits", None
+        if undo is not None:
+            undo.save_acc(dr)
+            undo.save_acc(cr)
+        if it.kind == "pending":
+            dr.dp += amount
+            cr.cp += amount
+            expires = self.now + dt.timedelta(seconds=it.timeout) if it.timeout else None
+            hold = _HoldState(
+                it.transfer_id, dr.pk, cr.pk, amount, Hold.PENDING, expires, is_new=True
+            )
+            self.holds[it.transfer_id] = hold
+            if undo is not None:
+                undo.new_holds.append(it.transfer_id)
+        else:
+            dr.dpo += amount
+            cr.cpo += amount
+        dr.dirty = cr.dirty = True
+        return "created", self._record(it, dr, cr, amount, undo)
+
+    def _apply_resolve(self, it: TransferIn, undo: _Undo | None) -> tuple[str, TransferOut | None]:
+        assert it.pending_id is not None
+        hold = self.holds.get(it.pending_id)
+        if hold is None:
+            if it.pending_id in self.referenced_ids or it.pending_id in self.new:
+                return "pending_transfer_not_pending", None
+            return "pending_transfer_not_found", None
+        dr, cr = self.by_pk[hold.debit], self.by_pk[hold.credit]
+        if it.debit_account is not None and it.debit_account != dr.pub:
+            return "pending_transfer_has_different_debit_account", None
+        if it.credit_account is not None and it.credit_account != cr.pub:
+            return "pending_transfer_has_different_credit_account", None
+        if it.currency != dr.currency:
+            return "pending_transfer_has_different_currency", None
+        if hold.state == Hold.POSTED:
+            return "pending_transfer_already_posted", None
+        if hold.state == Hold.VOIDED:
+            return "pending_transfer_already_voided", None
+        if hold.state == Hold.EXPIRED or (
+            hold.expires_at is not None and hold.expires_at <= self.now
+        ):
+            return "pending_transfer_expired", None
+        if it.kind == "post":
+            amount = hold.amount if it.amount is None else it.amount
+            if amount > hold.amount:
+                return "exceeds_pending_transfer_amount", None
+            if dr.status != Account.OPEN:
+                return "debit_account_frozen", None
+            if cr.status == Account.FROZEN:
+                return "credit_account_frozen", None
+        else:
+            amount = hold.amount if it.amount is None else it.amount
+            if amount != hold.amount:
+                return "pending_transfer_has_different_amount", None
+        if undo is not None:
+            undo.save_acc(dr)
+            undo.save_acc(cr)
+            undo.save_hold(hold)
+        dr.dp -= hold.amount
+        cr.cp -= hold.amount
+        if it.kind == "post":
+            dr.dpo += amount
+            cr.cpo += amount
+        dr.dirty = cr.dirty = True
+        hold.state = Hold.POSTED if it.kind == "post" else Hold.VOIDED
+        hold.resolved_by = it.transfer_id
+        hold.resolved_at = self.now
+        hold.dirty = True
+        return "created", self._record(it, dr, cr, amount, undo)
+
+    def _record(
+        self, it: TransferIn, dr: _Acc, cr: _Acc, amount: int, undo: _Undo | None
+    ) -> TransferOut:
+        out = TransferOut(
+            transfer_id=it.transfer_id,
+            debit_account=dr.pub,
+            credit_account=cr.pub,
+            amount=amount,
+            currency=it.currency,
+            kind=it.kind,
+            linked=it.linked,
+            pending_id=it.pending_id,
+            timeout=it.timeout,
+            code=it.code,
+            reference=it.reference,
+            metadata=it.metadata,
+            created_at=self.now,
+        )
+        self.new[it.transfer_id] = out
+        self.new_order.append(it.transfer_id)
+        self.rows.append((dr.pk, cr.pk, dr.cpo - dr.dpo, cr.cpo - cr.dpo))
+        if undo is not None:
+            undo.new_transfers += 1
+        return out
+
+    # ------------------------------------------------------------------ write
+    def write(self) -> list[TransferOut]:
+        created = [self.new[tid] for tid in self.new_order]
+        if not created:
+            return []
+        _insert_transfers(created, self.rows)
+        new_holds = [h for h in self.holds.values() if h.is_new]
+        if new_holds:
+            _insert_holds(new_holds)
+        changed = [h for h in self.holds.values() if h.dirty and not h.is_new]
+        if changed:
+            _update_holds(changed)
+        _update_accounts([a for a in self.by_pk.values() if a.dirty])
+        record_event(TransfersPosted.of(created))
+        return created
+
+
+class _Undo:
+    """What a linked chain changed, to put back when one of its transfers fails."""
+
+    def __init__(self) -> None:
+        self.accounts: dict[int, tuple[int, int, int, int, bool]] = {}
+        self.holds: dict[uuid.UUID, tuple[str, uuid.UUID | None, dt.datetime | None, bool]] = {}
+        self.new_holds: list[uuid.UUID] = []
+        self.new_transfers = 0
+
+    def save_acc(self, acc: _Acc) -> None:
+        if acc.pk not in self.accounts:
+            self.accounts[acc.pk] = (acc.dp, acc.dpo, acc.cp, acc.cpo, acc.dirty)
+
+    def save_hold(self, hold: _HoldState) -> None:
+        if hold.transfer_id not in self.holds:
+            self.holds[hold.transfer_id] = (
+                hold.state,
+                hold.resolved_by,
+                hold.resolved_at,
+                hold.dirty,
+            )
+
+    def revert(self, batch: _Batch) -> None:
+        for pk, (dp, dpo, cp, cpo, dirty) in self.accounts.items():
+            acc = batch.by_pk[pk]
+            acc.dp, acc.dpo, acc.cp, acc.cpo, acc.dirty = dp, dpo, cp, cpo, dirty
+        for tid, (state, by, at, dirty) in self.holds.items():
+            hold = batch.holds.get(tid)
+            if hold is not None:
+                hold.state, hold.resolved_by, hold.resolved_at, hold.dirty = state, by, at, dirty
+        for tid in self.new_holds:
+            batch.holds.pop(tid, None)
+        for _ in range(self.new_transfers):
+            tid = batch.new_order.pop()
+            batch.rows.pop()
+            del batch.new[tid]
+
+
+# ---------------------------------------------------------------------- bulk SQL
+# The hot path uses plain SQL: Django's query compiler costs more than the queries themselves.
+_ACCOUNT_COLUMNS = (
+    "id, public_id, currency, status, debits_must_not_exceed_credits, "
+    "credits_must_not_exceed_debits, overdraft_limit, debits_pending, debits_posted, "
+    "credits_pending, credits_posted"
+)
+
+
+def _uuid_param() -> Any:
+    """How this database takes a UUID parameter (SQLite: 32 hex digits; others: UUID)."""
+    if connection.vendor == "sqlite":
+        return lambda value: value.hex
+    if connection.vendor == "postgresql":
+        return lambda value: value
+    return _prep(Transfer, "transfer_id")
+
+
+def _as_uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _in_chunks(values: list[Any], size: int = 4000) -> Iterable[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _lock_accounts(pubs: set[uuid.UUID], pks: set[int]) -> list[tuple[Any, ...]]:
+    """``SELECT … FOR UPDATE`` the accounts, in primary-key order, in one statement."""
+    if not pubs and not pks:
+        return []
+    table = Account._meta.db_table
+    params: list[Any]
+    if connection.vendor == "postgresql":  # two array parameters instead of thousands
+        sql = (
+            f"SELECT {_ACCOUNT_COLUMNS} FROM {table} "  # noqa: S608
+            "WHERE public_id = ANY(%s::uuid[]) OR id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE"
+        )
+        params = [list(pubs), list(pks)]
+    else:
+        uid = _uuid_param()
+        where, params = [], []
+        if pubs:
+            where.append(f"public_id IN ({', '.join(['%s'] * len(pubs))})")
+            params.extend(uid(p) for p in pubs)
+        if pks:
+            where.append(f"id IN ({', '.join(['%s'] * len(pks))})")
+            params.extend(pks)
+        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        sql = (
+            f"SELECT {_ACCOUNT_COLUMNS} FROM {table} "  # noqa: S608
+            f"WHERE {' OR '.join(where)} ORDER BY id{lock}"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [(r[0], _as_uuid(r[1]), *r[2:]) for r in rows]
+
+
+def _existing_ids(ids: set[uuid.UUID]) -> list[uuid.UUID]:
+    """Which of these transfer ids are already stored (usually none)."""
+    if not ids:
+        return []
+    table = Transfer._meta.db_table
+    found: list[uuid.UUID] = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"SELECT transfer_id FROM {table} WHERE transfer_id = ANY(%s::uuid[])",  # noqa: S608
+                [list(ids)],
+            )
+            return [_as_uuid(row[0]) for row in cursor.fetchall()]
+        uid = _uuid_param()
+        for chunk in _in_chunks(list(ids)):
+            cursor.execute(
+                f"SELECT transfer_id FROM {table} "  # noqa: S608
+                f"WHERE transfer_id IN ({', '.join(['%s'] * len(chunk))})",
+                [uid(i) for i in chunk],
+            )
+            found.extend(_as_uuid(row[0]) for row in cursor.fetchall())
+    return found
+
+
+_TRANSFER_COLUMNS = (
+    "transfer_id",
+    "debit_account_id",
+    "credit_account_id",
+    "amount",
+    "currency",
+    "kind",
+    "linked",
+    "pending_id",
+    "timeout",
+    "code",
+    "reference",
+    "metadata",
+    "created_at",
+    "debit_account_net_after",
+    "credit_account_net_after",
+)
+
+
+def _prep(model: type[Any], field_name: str) -> Any:
+    field = model._meta.get_field(field_name)
+    return lambda value: field.get_db_prep_save(value, connection)
+
+
+def _executemany(sql: str, params: list[tuple[Any, ...]]) -> None:
+    if not params:
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def _insert_transfers(created: list[TransferOut], rows: list[tuple[Any, ...]]) -> None:
+    uid = _uuid_param()
+    when = _prep(Transfer, "created_at")
+    meta = _prep(Transfer, "metadata")
+    stamp = when(created[0].created_at)  # one timestamp per batch
+    empty_meta = meta({})
+    params = [
+        (
+            uid(t.transfer_id),
+            r[0],
+            r[1],
+            t.amount,
+            t.currency,
+            t.kind,
+            t.linked,
+            uid(t.pending_id) if t.pending_id is not None else None,
+            t.timeout,
+            t.code,
+            t.reference,
+            meta(t.metadata) if t.metadata else empty_meta,
+            stamp,
+            r[2],
+            r[3],
+        )
+        for t, r in zip(created, rows, strict=True)
+    ]
+    table = Transfer._meta.db_table
+    columns = ", ".join(_TRANSFER_COLUMNS)
+    marks = ", ".join(["%s"] * len(_TRANSFER_COLUMNS))
+    if connection.vendor == "postgresql" and len(params) >= 64:
+        # COPY is PostgreSQL's bulk path: several times faster than INSERTs for a batch.
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+        ):
+            for row in params:
+                copy.write_row(row)
+        return
+    _executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", params)  # noqa: S608
+
+
+def _insert_holds(holds: list[_HoldState]) -> None:
+    uid = _prep(Hold, "transfer_id")
+    when = _prep(Hold, "expires_at")
+    params = [
+        (
+            uid(h.transfer_id),
+            h.debit,
+            h.credit,
+            h.amount,
+            h.state,
+            when(h.expires_at) if h.expires_at else None,
+            uid(h.resolved_by) if h.resolved_by else None,
+            when(h.resolved_at) if h.resolved_at else None,
+        )
+        for h in holds
+    ]
+    table = Hold._meta.db_table
+    _executemany(
+        f"INSERT INTO {table} (transfer_id, debit_account_id, credit_account_id, amount, "  # noqa: S608
+        "state, expires_at, resolved_by, resolved_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        params,
+    )
+
+
+def _update_holds(holds: list[_HoldState]) -> None:
+    uid = _prep(Hold, "transfer_id")
+    when = _prep(Hold, "resolved_at")
+    table = Hold._meta.db_table
+    _executemany(
+        f"UPDATE {table} SET state = %s, resolved_by = %s, resolved_at = %s "  # noqa: S608
+        "WHERE transfer_id = %s AND state = 'pending'",
+        [
+            (
+                h.state,
+                uid(h.resolved_by) if h.resolved_by else None,
+                when(h.resolved_at) if h.resolved_at else None,
+                uid(h.transfer_id),
+            )
+            for h in holds
+        ],
+    )
+
+
+def _update_accounts(accounts: list[_Acc]) -> None:
+    """Write the new totals: one ``UPDATE … FROM (VALUES …)`` per 1,000 accounts."""
+    table = Account._meta.db_table
+    if connection.vendor in ("postgresql", "sqlite"):
+        if connection.vendor == "postgresql":
+            alias = "v (id, dp, dpo, cp, cpo)"
+            cols = ("v.id", "v.dp", "v.dpo", "v.cp", "v.cpo")
+            cast = "(%s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::bigint)"
+        else:  # SQLite ≥ 3.33 names the VALUES columns column1 … column5
+            alias = "v"
+            cols = ("v.column1", "v.column2", "v.column3", "v.column4", "v.column5")
+            cast = "(%s, %s, %s, %s, %s)"
+        with connection.cursor() as cursor:
+            for chunk in _in_chunks(accounts, 1000):
+                cursor.execute(
+                    f"UPDATE {table} SET debits_pending = {cols[1]}, "  # noqa: S608
+                    f"debits_posted = {cols[2]}, credits_pending = {cols[3]}, "
+                    f"credits_posted = {cols[4]} "
+                    f"FROM (VALUES {', '.join([cast] * len(chunk))}) AS {alias} "
+                    f"WHERE {table}.id = {cols[0]}",
+                    [v for a in chunk for v in (a.pk, a.dp, a.dpo, a.cp, a.cpo)],
+                )
+        return
+    _executemany(
+        f"UPDATE {table} SET debits_pending = %s, debits_posted = %s, "  # noqa: S608
+        "credits_pending = %s, credits_posted = %s WHERE id = %s",
+        [(a.dp, a.dpo, a.cp, a.cpo, a.pk) for a in accounts],
+    )
+
+
+# ---------------------------------------------------------------------- public API
+def do_create_transfers(
+    items: Sequence[TransferIn], *, refused: Mapping[int, str] | None = None
+) -> list[TransferResult]:
+    """Apply a batch of up to 8,190 transfers in order; one result per item.
+
+    Same semantics as submitting them one by one, in one transaction: each item is
+    ``created``, ``exists`` (a replay of the same id with the same content) or refused with a
+    stable code, and a refused item of a linked chain refuses the whole chain.
+
+    ``refused`` lets a channel pass items it already refused (index → code, e.g. an amount
+    string it could not parse) so that they fail in place, with their chains.
+    """
+    if len(items) > MAX_BATCH:
+        raise BatchTooLarge(f"A batch holds at most {MAX_BATCH} transfers, not {len(items)}.")
+    if not items:
+        return []
+    for attempt in range(_RETRIES):
+        try:
+            with transaction.atomic():
+                batch = _Batch(items, refused or {})
+                batch.load()
+                results = batch.apply()
+                batch.write()
+                return results
+        except _Relock:
+            if attempt == _RETRIES - 1:
+                raise RuntimeError("the accounts of a batch kept changing while locking") from None
+        except IntegrityError:
+            # A concurrent writer on other accounts committed one of our ids first; recompute
+            # (the retry sees its row and answers exists / exists_with_different_*).
+            if attempt == _RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def do_create_transfer(item: TransferIn) -> TransferOut:
+    """Create one transfer; raises :class:`TransferRefused` with its code when refused.
+
+    A replay with the same content returns the stored transfer.
+    """
+    result = do_create_transfers([item])[0]
+    if result.transfer is None:
+        raise TransferRefused(result.result)
+    return result.transfer
+
+
+def do_transfer(
+    *,
+    debit: uuid.UUID,
+    credit: uuid.UUID,
+    amount: int,
+    currency: str,
+    code: str,
+    transfer_id: uuid.UUID | None = None,
+    reference: str = "",
+    metadata: dict[str, Any] | None = None,
+) -> TransferOut:
+    """Convenience: one single-phase transfer (a new id unless one is given)."""
+    return do_create_transfer(
+        TransferIn(
+            transfer_id=transfer_id or new_id(),
+            debit_account=debit,
+            credit_account=credit,
+            amount=amount,
+            currency=currency,
+            code=code,
+            reference=reference,
+            metadata=metadata or {},
+        )
+    )
+
+
+# ====================================================================== hold expiry
+def do_expire_holds(*, now: dt.datetime | None = None, limit: int = 100_000) -> int:
+    """Release holds whose timeout has passed; returns how many expired.
+
+    Each expiry is recorded as an ``expiry`` transfer row (pending amount, referring to the
+    hold), so the history stays append-only. Accounts are locked in primary-key order.
+    """
+    at = now or clock.now()
+    candidates = list(
+        Hold.objects.filter(state=Hold.PENDING, expires_at__lte=at)
+        .order_by("pk")
+        .values_list("transfer_id", "debit_account_id", "credit_account_id")[:limit]
+    )
+    expired = 0
+    for start in range(0, len(candidates), 2000):
+        chunk = candidates[start : start + 2000]
+        with transaction.atomic():
+            pks = {c[1] for c in chunk} | {c[2] for c in chunk}
+            accounts = {
+                row[0]: _Acc(row)
+                for row in Account.objects.select_for_update()
+                .filter(pk__in=pks)
+                .order_by("pk")
+                .values_list(
+                    "pk",
+                    "public_id",
+                    "currency",
+                    "status",
+                    "debits_must_not_exceed_credits",
+                    "credits_must_not_exceed_debits",
+                    "overdraft_limit",
+                    "debits_pending",
+                    "debits_posted",
+                    "credits_pending",
+                    "credits_posted",
+                )
+            }
+            holds = list(
+                Hold.objects.filter(
+                    transfer_id__in=[c[0] for c in chunk], state=Hold.PENDING, expires_at__lte=at
+                )
+            )
+            if not holds:
+                continue
+            currency_of = {pk: acc.currency for pk, acc in accounts.items()}
+            outs: list[TransferOut] = []
+            rows: list[tuple[Any, ...]] = []
+            for hold in holds:
+                dr, cr = accounts[hold.debit_account_id], accounts[hold.credit_account_id]
+                dr.dp -= hold.amount
+                cr.cp -= hold.amount
+                dr.dirty = cr.dirty = True
+                expiry_id = new_id()
+                outs.append(
+                    TransferOut(
+                        transfer_id=expiry_id,
+                        debit_account=dr.pub,
+                        credit_account=cr.pub,
+                        amount=hold.amount,
+                        currency=currency_of[dr.pk],
+                        kind=Transfer.EXPIRY,
+                        linked=False,
+                        pending_id=hold.transfer_id,
+                        timeout=0,
+                        code="hold_expired",
+                        reference="",
+                        metadata={},
+                        created_at=at,
+                    )
+                )
+                rows.append((dr.pk, cr.pk, dr.cpo - dr.dpo, cr.cpo - cr.dpo))
+                hold.state = Hold.EXPIRED
+                hold.resolved_by = expiry_id
+                hold.resolved_at = at
+            _insert_transfers(outs, rows)
+            Hold.objects.bulk_update(holds, ["state", "resolved_by", "resolved_at"])
+            _update_accounts([a for a in accounts.values() if a.dirty])
+            record_event(HoldsExpired(holds=[str(h.transfer_id) for h in holds]))
+            expired += len(holds)
+    return expired

@@ -1,0 +1,123 @@
+"""Staff console pages for the ledger: accounts, statements and the trial balance.
+
+Access is provisional: Django staff users (``staff_member_required`` redirects others to the
+admin sign-in). The identity domain's staff roles replace the check later.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from rongshu.ledger import queries
+from rongshu.ledger.amounts import format_amount
+from rongshu.ledger.errors import AccountNotFound
+from rongshu.ledger.models import Account
+from rongshu.ledger.types import AccountView
+
+
+def _money(minor: int, currency: str) -> str:
+    return f"{format_amount(minor, currency)} {currency}"
+
+
+def _account_context(view: AccountView) -> dict[str, Any]:
+    cur = view.currency
+    return {
+        "account": view,
+        "balance": _money(view.balance, cur),
+        "available": _money(view.available, cur),
+        "totals": [
+            ("debits_posted", _money(view.debits_posted, cur)),
+            ("credits_posted", _money(view.credits_posted, cur)),
+            ("debits_pending", _money(view.debits_pending, cur)),
+            ("credits_pending", _money(view.credits_pending, cur)),
+        ],
+    }
+
+
+@staff_member_required
+def ledger_home(request: HttpRequest) -> HttpResponse:
+    """Find an account (public id or chart code) and list the bank's chart."""
+    query = (request.GET.get("q") or "").strip()
+    if query:
+        found = Account.objects.filter(code=query).first()
+        if found is None:
+            try:
+                found = Account.objects.filter(public_id=uuid.UUID(query)).first()
+            except ValueError:
+                found = None
+        if found is not None:
+            return redirect("web:ledger_console:account", account_id=found.public_id)
+    chart = [
+        {"view": queries.account_view(a), "balance": _money(a.posted_balance, a.currency)}
+        for a in Account.objects.filter(owner_type=Account.OWNER_BANK).order_by("currency", "code")
+    ]
+    recent = [
+        {"view": queries.account_view(a), "balance": _money(a.posted_balance, a.currency)}
+        for a in Account.objects.exclude(owner_type=Account.OWNER_BANK).order_by("-pk")[:25]
+    ]
+    return render(
+        request,
+        "console/ledger/home.html",
+        {"chart": chart, "recent": recent, "query": query, "not_found": bool(query)},
+    )
+
+
+@staff_member_required
+def account(request: HttpRequest, account_id: uuid.UUID) -> HttpResponse:
+    try:
+        cursor = int(request.GET["after"]) if "after" in request.GET else None
+    except ValueError as exc:
+        raise Http404("bad cursor") from exc
+    try:
+        statement = queries.get_statement(account_id, after=cursor, limit=50)
+    except AccountNotFound as exc:
+        raise Http404(str(exc)) from exc
+    cur = statement.account.currency
+    lines = [
+        {
+            "line": line,
+            "debit": format_amount(line.debit, cur) if line.debit else "",
+            "credit": format_amount(line.credit, cur) if line.credit else "",
+            "balance": format_amount(line.balance, cur),
+        }
+        for line in statement.lines
+    ]
+    holds = [
+        {"hold": h, "amount": _money(h.amount, cur)} for h in queries.list_holds(account_id)[:50]
+    ]
+    context = _account_context(statement.account)
+    context.update(
+        {
+            "lines": lines,
+            "holds": holds,
+            "opening": _money(statement.opening_balance, cur),
+            "closing": _money(statement.closing_balance, cur),
+            "next_cursor": statement.next_cursor,
+            "csv_url": f"/api/v1/ledger/accounts/{account_id}/statement?format=csv",
+        }
+    )
+    return render(request, "console/ledger/account.html", context)
+
+
+@staff_member_required
+def trial_balance(request: HttpRequest) -> HttpResponse:
+    tb = queries.get_trial_balance()
+    rows = [
+        {
+            "row": r,
+            "debits": format_amount(r.debits, r.currency),
+            "credits": format_amount(r.credits, r.currency),
+        }
+        for r in tb.rows
+    ]
+    differences = [(cur, _money(v, cur), v == 0) for cur, v in sorted(tb.difference.items())]
+    return render(
+        request,
+        "console/ledger/trial_balance.html",
+        {"rows": rows, "differences": differences, "balanced": tb.balanced},
+    )
