@@ -8,6 +8,7 @@ from django.test import Client
 
 from rongshu.assistant.engine import KbEngine
 from rongshu.assistant.services import get_faq_entry, get_record
+from tests.identity.builders import make_staff, staff_client
 
 
 def test_chat_page_in_both_languages(client: Client, trained: KbEngine) -> None:
@@ -37,20 +38,23 @@ def test_ask_without_javascript_renders_the_page(client: Client, trained: KbEngi
 
 
 @pytest.mark.django_db
-def test_console_is_for_staff_only(client: Client) -> None:
+def test_console_is_for_staff_with_the_permission(client: Client) -> None:
     response = client.get("/console/assistant/")
     assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/")
+    assert response["Location"].startswith("/console/signin/?next=/console/assistant/")
     user = get_user_model().objects.create_user("bob", password="pw-123456789")
     client.force_login(user)
-    assert client.get("/console/assistant/").status_code == 302
+    assert client.get("/console/assistant/").status_code == 302  # not staff
+    teller = staff_client(make_staff("teller").user_id)
+    assert teller.get("/console/assistant/").status_code == 403  # no assistant.manage
 
 
 @pytest.fixture
 def staff(client: Client, trained: KbEngine) -> Any:
-    user = get_user_model().objects.create_user("alice", password="pw-123456789", is_staff=True)
-    client.force_login(user)
-    return user
+    analyst = make_staff("marketing_analyst")
+    signed_in = staff_client(analyst.user_id)
+    client.cookies = signed_in.cookies
+    return analyst
 
 
 def test_staff_list_and_edit(client: Client, staff: Any) -> None:
@@ -74,7 +78,7 @@ def test_staff_list_and_edit(client: Client, staff: Any) -> None:
     assert response.status_code == 302
     entry = get_faq_entry("transfer.fee")
     assert entry.version == 2 and get_record(entry).answer_sms_zh == "手机银行转账免费。"
-    assert entry.versions.get(version=2).edited_by == "staff:alice"
+    assert entry.versions.get(version=2).edited_by == staff.principal_key
     # A too-long SMS answer is refused by the form and nothing is saved.
     data["answer_sms_zh"] = "长" * 71
     assert client.post("/console/assistant/transfer.fee/", data).status_code == 200

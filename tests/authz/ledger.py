@@ -1,21 +1,23 @@
-"""Ledger rows: PLACEHOLDERS written by the identity work while the ledger router uses its
-provisional staff-session auth. "Staff only": every staff role may call, nobody else. The
-ledger domain replaces these with per-action rows (ledger.view / ledger.post, data scope)
-when it moves to ``rongshu.api.auth.principal_auth``."""
+"""Ledger rows: staff whose role allows ``ledger.view`` read; ``ledger.post`` posts transfers
+(identity's PERMISSIONS table). Customers and partners never reach the ledger API directly."""
 
 from __future__ import annotations
 
-from tests.authz import STAFF, Rule
+from rongshu.identity.types import Role
+from tests.authz import Rule, staff
 
 V1 = "/api/v1"
+_R = Role
+VIEW = staff(_R.TELLER, _R.RELATIONSHIP_MANAGER, _R.BRANCH_MANAGER, _R.RISK_OFFICER, _R.AUDITOR)
+POST = staff(_R.TELLER, _R.BRANCH_MANAGER)
 
 RULES = {
-    ("POST", f"{V1}/ledger/transfers"): Rule(STAFF, body={"transfers": []}),
+    ("POST", f"{V1}/ledger/transfers"): Rule(POST, body={"transfers": []}),
     ("GET", f"{V1}/ledger/accounts/{{account_id}}"): Rule(
-        STAFF, params={"account_id": "unknown_uuid"}
+        VIEW, params={"account_id": "unknown_uuid"}
     ),
     ("GET", f"{V1}/ledger/accounts/{{account_id}}/statement"): Rule(
-        STAFF, params={"account_id": "unknown_uuid"}
+        VIEW, params={"account_id": "unknown_uuid"}
     ),
-    ("GET", f"{V1}/ledger/trial-balance"): Rule(STAFF),
+    ("GET", f"{V1}/ledger/trial-balance"): Rule(VIEW),
 }

@@ -9,10 +9,10 @@ import uuid
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 
 from rongshu.ledger.models import Account
+from tests.identity.builders import make_customer, make_staff, staff_client
 from tests.ledger.conftest import fresh, make_account, make_bank_account
 
 pytestmark = pytest.mark.django_db
@@ -21,10 +21,8 @@ URL = "/api/v1/ledger"
 
 @pytest.fixture
 def staff() -> Client:
-    user = get_user_model().objects.create_user("ops", password="x" * 12, is_staff=True)
-    client = Client()
-    client.force_login(user)
-    return client
+    """A teller: may view the ledger and post transfers."""
+    return staff_client(make_staff("teller").user_id)
 
 
 def post(client: Client, body: Any) -> Any:
@@ -54,12 +52,16 @@ def assert_problem(response: Any, status: int, code: str) -> dict[str, Any]:
     return body
 
 
-def test_requires_staff(api_client: Client) -> None:
+def test_requires_a_staff_role_with_the_permission(api_client: Client) -> None:
     assert_problem(post(api_client, {"transfers": []}), 401, "unauthenticated")
-    user = get_user_model().objects.create_user("cust", password="x" * 12)
-    api_client.force_login(user)
+    customer = make_customer()
+    customer_client = staff_client(customer.user_id)  # a recorded web session, not staff
     account = make_account()
-    assert_problem(api_client.get(f"{URL}/accounts/{account.public_id}"), 403, "permission_denied")
+    denied = customer_client.get(f"{URL}/accounts/{account.public_id}")
+    assert denied.status_code == 403
+    auditor = staff_client(make_staff("auditor").user_id)
+    assert auditor.get(f"{URL}/accounts/{account.public_id}").status_code == 200
+    assert post(auditor, {"transfers": []}).status_code == 403  # view only
 
 
 def test_batch_with_per_item_results(staff: Client) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 
 from rongshu.ledger import services
 from rongshu.ledger.types import TransferIn
+from tests.identity.builders import make_staff, staff_client
 from tests.ledger.conftest import make_account, make_bank_account
 
 pytestmark = pytest.mark.django_db
@@ -17,16 +17,15 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def staff() -> Client:
-    user = get_user_model().objects.create_user("teller", password="x" * 12, is_staff=True)
-    client = Client()
-    client.force_login(user)
-    return client
+    return staff_client(make_staff("teller").user_id)
 
 
-def test_pages_need_staff() -> None:
+def test_pages_need_staff_with_ledger_view() -> None:
     response = Client().get("/console/ledger/")
     assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/")
+    assert response["Location"].startswith("/console/signin/?next=/console/ledger/")
+    analyst = staff_client(make_staff("marketing_analyst").user_id)
+    assert analyst.get("/console/ledger/").status_code == 403
 
 
 def test_account_page_shows_statement_and_holds(staff: Client) -> None:

@@ -1,8 +1,7 @@
 """Ledger endpoints: batches of transfers, accounts, statements (JSON and CSV), trial balance.
 
-**Authentication is provisional**: every operation requires a Django session of a staff user
-(:class:`StaffSession`). The identity domain replaces this with its own auth class and scopes;
-only ``auth=`` on the router changes.
+Staff only: a bearer token or web session of a staff member whose role allows
+``ledger.view`` (reads) or ``ledger.post`` (transfers); denials are audited by identity.
 """
 
 from __future__ import annotations
@@ -16,11 +15,12 @@ from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import Field, Query, Router, Schema
-from ninja.security import SessionAuth
 from pydantic import ConfigDict
 
+from rongshu.api.auth import principal, principal_auth
 from rongshu.api.base import command
-from rongshu.kernel.errors import PermissionDenied
+from rongshu.identity.services import check_permission
+from rongshu.identity.types import Action
 from rongshu.kernel.money import MoneyError
 from rongshu.ledger import queries
 from rongshu.ledger.amounts import format_amount, parse_amount
@@ -28,20 +28,11 @@ from rongshu.ledger.errors import BatchTooLarge
 from rongshu.ledger.services import do_create_transfers
 from rongshu.ledger.types import MAX_BATCH, AccountView, StatementLine, TransferIn, TransferOut
 
-
-class StaffSession(SessionAuth):
-    """Provisional: a signed-in Django staff user (replaced by identity's auth later)."""
-
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
-        user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated:
-            return None  # 401 unauthenticated
-        if not user.is_staff:
-            raise PermissionDenied("The ledger API is for bank staff.")
-        return user
+router = Router(tags=["ledger"], auth=principal_auth)
 
 
-router = Router(tags=["ledger"], auth=StaffSession())
+def _allow(request: HttpRequest, action: Action) -> None:
+    check_permission(principal(request), action)
 
 
 # ---------------------------------------------------------------- schemas
@@ -226,6 +217,7 @@ def create_transfers(request: HttpRequest, payload: TransferBatchIn) -> Transfer
     (``exceeds_credits``, ``exists_with_different_amount`` …); a failed item of a ``linked``
     chain fails the whole chain (``linked_event_failed``). The batch answers 200 when it was
     processed, whatever its items' results."""
+    _allow(request, Action.LEDGER_POST)
     if len(payload.transfers) > MAX_BATCH:
         raise BatchTooLarge(f"A batch holds at most {MAX_BATCH} transfers.")
     items: list[TransferIn] = []
@@ -274,6 +266,7 @@ def create_transfers(request: HttpRequest, payload: TransferBatchIn) -> Transfer
 
 @router.get("/accounts/{account_id}", response=AccountSchema, summary="An account and balances")
 def get_account(request: HttpRequest, account_id: uuid.UUID) -> AccountSchema:
+    _allow(request, Action.LEDGER_VIEW)
     return _account(queries.get_account(account_id))
 
 
@@ -292,6 +285,7 @@ class StatementQuery(Schema):
 def get_statement(
     request: HttpRequest, account_id: uuid.UUID, params: Query[StatementQuery]
 ) -> StatementSchema | HttpResponse | StreamingHttpResponse:
+    _allow(request, Action.LEDGER_VIEW)
     if params.format == "csv":
         view = queries.get_account(account_id)  # 404 before streaming starts
         response = StreamingHttpResponse(
@@ -338,6 +332,7 @@ def _csv_rows(account_id: uuid.UUID, currency: str) -> Iterator[str]:
 
 @router.get("/trial-balance", response=TrialBalanceSchema, summary="Trial balance per currency")
 def trial_balance(request: HttpRequest, currency: str | None = None) -> TrialBalanceSchema:
+    _allow(request, Action.LEDGER_VIEW)
     tb = queries.get_trial_balance(currency)
     return TrialBalanceSchema(
         balanced=tb.balanced,

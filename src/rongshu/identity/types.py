@@ -88,6 +88,7 @@ class Action(StrEnum):
     BRANCH_QUEUE = "branch.queue"
     LEDGER_VIEW = "ledger.view"
     LEDGER_POST = "ledger.post"
+    ASSISTANT_MANAGE = "assistant.manage"  # edit the FAQ knowledge base, retrain
 
 
 _A = Action
@@ -110,7 +111,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         | {_A.LOAN_WRITE_OFF, _A.MODEL_APPROVE, _A.ACCOUNT_FREEZE, _A.ACCOUNT_UNFREEZE}
         | {_A.APPROVAL_REQUEST, _A.APPROVAL_DECIDE, _A.LEDGER_VIEW, _A.CONSENT_VIEW}
     ),
-    Role.MARKETING_ANALYST: frozenset({_A.SEGMENT_VIEW, _A.CONSENT_VIEW}),
+    Role.MARKETING_ANALYST: frozenset({_A.SEGMENT_VIEW, _A.CONSENT_VIEW, _A.ASSISTANT_MANAGE}),
     Role.PARTNER_MANAGER: frozenset({_A.PARTNER_VIEW, _A.PARTNER_MANAGE, _A.APPROVAL_REQUEST}),
     Role.AUDITOR: frozenset(
         {_A.AUDIT_VIEW, _A.STAFF_LIST, _A.CUSTOMER_VIEW, _A.PARTNER_VIEW, _A.CONSENT_VIEW}
@@ -118,7 +119,7 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     ),
     Role.ADMINISTRATOR: frozenset(
         {_A.STAFF_LIST, _A.STAFF_MANAGE, _A.APPROVAL_REQUEST, _A.APPROVAL_DECIDE, _A.AUDIT_VIEW}
-        | {_A.PARTNER_VIEW, _A.PARTNER_MANAGE}
+        | {_A.PARTNER_VIEW, _A.PARTNER_MANAGE, _A.ASSISTANT_MANAGE}
     ),
 }
 

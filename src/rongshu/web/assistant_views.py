@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import user_passes_test
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -18,16 +16,11 @@ from rongshu.assistant import services
 from rongshu.assistant.errors import AssistantNotReady, FaqNotFound, InvalidFaq
 from rongshu.assistant.models import FaqEntry
 from rongshu.assistant.types import SMS_MAX_CHARS, FaqRecord
+from rongshu.identity.types import Action
 from rongshu.kernel.errors import DomainError
+from rongshu.web.access import staff_required
 
 MAX_MESSAGE = 500
-
-
-def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Staff only; everyone else is sent to the admin sign-in page."""
-    return user_passes_test(lambda u: bool(u.is_authenticated and u.is_staff), "/admin/login/")(
-        view
-    )
 
 
 def _entry_or_404(key: str) -> FaqEntry:
@@ -38,7 +31,7 @@ def _entry_or_404(key: str) -> FaqEntry:
 
 
 def _editor(request: HttpRequest) -> str:
-    return f"staff:{request.user.get_username()}"
+    return str(request.principal.principal_key)  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------------------------ customers' chat
@@ -125,7 +118,7 @@ class FaqForm(forms.Form):
         )
 
 
-@staff_required
+@staff_required(Action.ASSISTANT_MANAGE)
 def faq_list(request: HttpRequest) -> HttpResponse:
     category = request.GET.get("category") or None
     query = (request.GET.get("q") or "").strip() or None
@@ -144,7 +137,7 @@ def faq_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_required
+@staff_required(Action.ASSISTANT_MANAGE)
 @require_http_methods(["GET", "POST"])
 def faq_edit(request: HttpRequest, key: str) -> HttpResponse:
     entry = _entry_or_404(key)
@@ -171,7 +164,7 @@ def faq_edit(request: HttpRequest, key: str) -> HttpResponse:
     )
 
 
-@staff_required
+@staff_required(Action.ASSISTANT_MANAGE)
 @require_POST
 def faq_active(request: HttpRequest, key: str) -> HttpResponse:
     active = request.POST.get("active") == "1"
@@ -181,7 +174,7 @@ def faq_active(request: HttpRequest, key: str) -> HttpResponse:
     return redirect("web:assistant_faq_edit", key=key)
 
 
-@staff_required
+@staff_required(Action.ASSISTANT_MANAGE)
 @require_POST
 def faq_train(request: HttpRequest) -> HttpResponse:
     try:

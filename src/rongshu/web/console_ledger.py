@@ -1,7 +1,7 @@
 """Staff console pages for the ledger: accounts, statements and the trial balance.
 
-Access is provisional: Django staff users (``staff_member_required`` redirects others to the
-admin sign-in). The identity domain's staff roles replace the check later.
+Staff whose role allows ``ledger.view`` (``rongshu.web.access.staff_required``); others are sent
+to the staff sign-in page.
 """
 
 from __future__ import annotations
@@ -9,15 +9,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from rongshu.identity.types import Action
 from rongshu.ledger import queries
 from rongshu.ledger.amounts import format_amount
 from rongshu.ledger.errors import AccountNotFound
 from rongshu.ledger.models import Account
 from rongshu.ledger.types import AccountView
+from rongshu.web.access import staff_required
 
 
 def _money(minor: int, currency: str) -> str:
@@ -39,7 +40,7 @@ def _account_context(view: AccountView) -> dict[str, Any]:
     }
 
 
-@staff_member_required
+@staff_required(Action.LEDGER_VIEW)
 def ledger_home(request: HttpRequest) -> HttpResponse:
     """Find an account (public id or chart code) and list the bank's chart."""
     query = (request.GET.get("q") or "").strip()
@@ -67,7 +68,7 @@ def ledger_home(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_member_required
+@staff_required(Action.LEDGER_VIEW)
 def account(request: HttpRequest, account_id: uuid.UUID) -> HttpResponse:
     try:
         cursor = int(request.GET["after"]) if "after" in request.GET else None
@@ -104,7 +105,7 @@ def account(request: HttpRequest, account_id: uuid.UUID) -> HttpResponse:
     return render(request, "console/ledger/account.html", context)
 
 
-@staff_member_required
+@staff_required(Action.LEDGER_VIEW)
 def trial_balance(request: HttpRequest) -> HttpResponse:
     tb = queries.get_trial_balance()
     rows = [

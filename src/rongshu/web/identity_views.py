@@ -24,7 +24,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from rongshu.identity import services as identity
 from rongshu.identity.models import UserSession
 from rongshu.identity.types import (
-    ANONYMOUS,
     CONSENT_LABELS,
     ROLE_LABELS,
     ConsentPurpose,
@@ -33,18 +32,12 @@ from rongshu.identity.types import (
     Role,
 )
 from rongshu.kernel.errors import DomainError
+from rongshu.web.access import current_principal
 
 DEVICE_COOKIE = "rs_device"
 DEVICE_COOKIE_AGE = 400 * 24 * 3600
 SESSION_CHALLENGE = "identity_challenge"
 TRUST_DEVICE_ACTION = "device.trust"
-
-
-def current_principal(request: HttpRequest) -> Principal:
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return ANONYMOUS
-    return identity.principal_for_web_session(int(user.pk), request.session.session_key)
 
 
 def _address(request: HttpRequest) -> str:
