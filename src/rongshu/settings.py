@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "rongshu.ledger",
     "rongshu.web",
     "rongshu.identity",
+    "rongshu.payments",
     "rongshu.assistant",
     "rongshu.simulation",
 ]
