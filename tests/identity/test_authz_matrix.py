@@ -144,6 +144,10 @@ def _call(world: World, who: str, method: str, path: str, rule: Rule) -> int:
         url = url.replace("{" + name + "}", str(getattr(world, attribute)))
     body = rule.body(world) if callable(rule.body) else rule.body
     kwargs: dict[str, Any] = dict(headers)
+    if method != "GET":
+        # Writes that move money require an Idempotency-Key; send one so the answer
+        # reflects authorization, not the missing header.
+        kwargs["HTTP_IDEMPOTENCY_KEY"] = f"authz-{who}-{method}-{uuid.uuid4().hex}"
     if method in {"POST", "PUT", "PATCH"}:
         kwargs.update(
             data=json.dumps(body if body is not None else {}), content_type="application/json"
