@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "rongshu.web",
     "rongshu.identity",
     "rongshu.payments",
+    "rongshu.payments.clearing",
+    "rongshu.accounts",
     "rongshu.assistant",
     "rongshu.simulation",
 ]

@@ -198,6 +198,11 @@ class TestDisplay:
             (100010000000, "壹拾亿零壹拾万元整"),
             (-123456, "负壹仟贰佰叁拾肆元伍角陆分"),
             (int("1" + "0" * 14), "壹万亿元整"),
+            (int("1" + "0" * 18), "壹京元整"),
+            (
+                2**63 - 1,
+                "玖京贰仟贰佰叁拾叁万亿柒仟贰佰零叁亿陆仟捌佰伍拾肆万柒仟柒佰伍拾捌元零柒分",
+            ),
         ],
     )
     def test_chinese_uppercase(self, minor: int, words: str) -> None:
@@ -212,4 +217,4 @@ class TestDisplay:
         words = chinese_uppercase(Money(minor, "CNY"))
         assert "零零" not in words
         assert words.endswith(("整", "分"))
-        assert set(words) <= set("零壹贰叁肆伍陆柒捌玖拾佰仟万亿元角分整")
+        assert set(words) <= set("零壹贰叁肆伍陆柒捌玖拾佰仟万亿京元角分整")

@@ -21,9 +21,8 @@ from rongshu.api.auth import principal, principal_auth
 from rongshu.api.base import command
 from rongshu.identity.services import check_permission
 from rongshu.identity.types import Action
-from rongshu.kernel.money import MoneyError
+from rongshu.kernel.money import MoneyError, format_minor, parse_minor
 from rongshu.ledger import queries
-from rongshu.ledger.amounts import format_amount, parse_amount
 from rongshu.ledger.errors import BatchTooLarge
 from rongshu.ledger.services import do_create_transfers
 from rongshu.ledger.types import MAX_BATCH, AccountView, StatementLine, TransferIn, TransferOut
@@ -151,7 +150,7 @@ def _transfer(out: TransferOut) -> TransferSchema:
         id=out.transfer_id,
         debit_account_id=out.debit_account,
         credit_account_id=out.credit_account,
-        amount=format_amount(out.amount, out.currency),
+        amount=format_minor(out.amount, out.currency),
         amount_minor=out.amount,
         currency=out.currency,
         kind=out.kind,
@@ -179,13 +178,13 @@ def _account(view: AccountView) -> AccountSchema:
         status=view.status,
         debits_must_not_exceed_credits=view.debits_must_not_exceed_credits,
         credits_must_not_exceed_debits=view.credits_must_not_exceed_debits,
-        overdraft_limit=format_amount(view.overdraft_limit, cur),
-        debits_pending=format_amount(view.debits_pending, cur),
-        debits_posted=format_amount(view.debits_posted, cur),
-        credits_pending=format_amount(view.credits_pending, cur),
-        credits_posted=format_amount(view.credits_posted, cur),
-        balance=format_amount(view.balance, cur),
-        available=format_amount(view.available, cur),
+        overdraft_limit=format_minor(view.overdraft_limit, cur),
+        debits_pending=format_minor(view.debits_pending, cur),
+        debits_posted=format_minor(view.debits_posted, cur),
+        credits_pending=format_minor(view.credits_pending, cur),
+        credits_posted=format_minor(view.credits_posted, cur),
+        balance=format_minor(view.balance, cur),
+        available=format_minor(view.available, cur),
         created_at=view.created_at,
     )
 
@@ -198,9 +197,9 @@ def _line(line: StatementLine, currency: str) -> StatementLineSchema:
         code=line.code,
         reference=line.reference,
         counterparty_account_id=line.counterparty,
-        debit=format_amount(line.debit, currency),
-        credit=format_amount(line.credit, currency),
-        balance=format_amount(line.balance, currency),
+        debit=format_minor(line.debit, currency),
+        credit=format_minor(line.credit, currency),
+        balance=format_minor(line.balance, currency),
     )
 
 
@@ -226,7 +225,7 @@ def create_transfers(request: HttpRequest, payload: TransferBatchIn) -> Transfer
         amount: int | None = None
         if t.amount is not None:
             try:
-                amount = parse_amount(t.amount, t.currency)
+                amount = parse_minor(t.amount, t.currency)
             except MoneyError as exc:
                 refused[index] = exc.code
         items.append(
@@ -297,8 +296,8 @@ def get_statement(
     cur = statement.account.currency
     return StatementSchema(
         account=_account(statement.account),
-        opening_balance=format_amount(statement.opening_balance, cur),
-        closing_balance=format_amount(statement.closing_balance, cur),
+        opening_balance=format_minor(statement.opening_balance, cur),
+        closing_balance=format_minor(statement.closing_balance, cur),
         lines=[_line(line, cur) for line in statement.lines],
         next_cursor=statement.next_cursor,
     )
@@ -318,9 +317,9 @@ def _csv_rows(account_id: uuid.UUID, currency: str) -> Iterator[str]:
                 line.code,
                 line.reference,
                 line.counterparty,
-                format_amount(line.debit, currency),
-                format_amount(line.credit, currency),
-                format_amount(line.balance, currency),
+                format_minor(line.debit, currency),
+                format_minor(line.credit, currency),
+                format_minor(line.balance, currency),
                 currency,
             ]
         )
@@ -336,13 +335,13 @@ def trial_balance(request: HttpRequest, currency: str | None = None) -> TrialBal
     tb = queries.get_trial_balance(currency)
     return TrialBalanceSchema(
         balanced=tb.balanced,
-        difference={cur: format_amount(v, cur) for cur, v in tb.difference.items()},
+        difference={cur: format_minor(v, cur) for cur, v in tb.difference.items()},
         rows=[
             TrialBalanceRowSchema(
                 currency=r.currency,
                 kind=r.kind,
-                debits=format_amount(r.debits, r.currency),
-                credits=format_amount(r.credits, r.currency),
+                debits=format_minor(r.debits, r.currency),
+                credits=format_minor(r.credits, r.currency),
             )
             for r in tb.rows
         ],

@@ -9,5 +9,7 @@ api.add_router("/", system.router)
 api.add_router("/", "rongshu.api.identity.router")
 api.add_router("/ledger", "rongshu.api.ledger.router")
 api.add_router("/assistant", "rongshu.api.assistant.router")
+api.add_router("/payments", "rongshu.api.payments.router")
+api.add_router("/", "rongshu.api.accounts.router")
 
 urlpatterns = [path("", api.urls)]

@@ -61,7 +61,7 @@ from rongshu.identity.sessions import (
     principal_for_user,
     principal_for_web_session,
 )
-from rongshu.identity.sms import latest_code, read_inbox
+from rongshu.identity.sms import SmsError, get_gateway, latest_code, read_inbox
 from rongshu.identity.staff import (
     StaffView,
     access_approval,
@@ -86,6 +86,7 @@ __all__ = [
     "DeviceView",
     "Registration",
     "SessionView",
+    "SmsError",
     "StaffView",
     "access_approval",
     "access_customer",
@@ -127,6 +128,7 @@ __all__ = [
     "do_start_step_up",
     "do_trust_device",
     "do_verify_step_up",
+    "get_gateway",
     "has_consent",
     "has_permission",
     "has_step_up",

@@ -89,17 +89,23 @@ class Action(StrEnum):
     LEDGER_VIEW = "ledger.view"
     LEDGER_POST = "ledger.post"
     ASSISTANT_MANAGE = "assistant.manage"  # edit the FAQ knowledge base, retrain
+    PAYMENT_VIEW = "payment.view"  # search and read payment orders
+    PAYMENT_MANAGE = "payment.manage"  # refunds and other staff actions on payments (audited)
+    ACCOUNT_OPEN_TYPE1 = "account.open_type1"  # open/upgrade a Type I account in person
 
 
 _A = Action
 _TELLER = {_A.CUSTOMER_VIEW, _A.CUSTOMER_VIEW_PII, _A.BRANCH_QUEUE, _A.ACCOUNT_FREEZE}
 _TELLER |= {_A.LEDGER_VIEW, _A.LEDGER_POST, _A.APPROVAL_REQUEST}
+_TELLER |= {_A.PAYMENT_VIEW, _A.PAYMENT_MANAGE}
+_TELLER |= {_A.ACCOUNT_OPEN_TYPE1}
 
 # Which role may do what. One table, read by every channel and domain.
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.TELLER: frozenset(_TELLER),
     Role.RELATIONSHIP_MANAGER: frozenset(
         {_A.CUSTOMER_VIEW, _A.CONSENT_VIEW, _A.SEGMENT_VIEW, _A.LEDGER_VIEW, _A.APPROVAL_REQUEST}
+        | {_A.PAYMENT_VIEW}
     ),
     Role.BRANCH_MANAGER: frozenset(
         _TELLER
@@ -110,12 +116,13 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         {_A.CUSTOMER_VIEW, _A.CUSTOMER_VIEW_PII, _A.ALERT_HANDLE, _A.LOAN_DECIDE}
         | {_A.LOAN_WRITE_OFF, _A.MODEL_APPROVE, _A.ACCOUNT_FREEZE, _A.ACCOUNT_UNFREEZE}
         | {_A.APPROVAL_REQUEST, _A.APPROVAL_DECIDE, _A.LEDGER_VIEW, _A.CONSENT_VIEW}
+        | {_A.PAYMENT_VIEW, _A.PAYMENT_MANAGE}
     ),
     Role.MARKETING_ANALYST: frozenset({_A.SEGMENT_VIEW, _A.CONSENT_VIEW, _A.ASSISTANT_MANAGE}),
     Role.PARTNER_MANAGER: frozenset({_A.PARTNER_VIEW, _A.PARTNER_MANAGE, _A.APPROVAL_REQUEST}),
     Role.AUDITOR: frozenset(
         {_A.AUDIT_VIEW, _A.STAFF_LIST, _A.CUSTOMER_VIEW, _A.PARTNER_VIEW, _A.CONSENT_VIEW}
-        | {_A.LEDGER_VIEW}
+        | {_A.LEDGER_VIEW, _A.PAYMENT_VIEW}
     ),
     Role.ADMINISTRATOR: frozenset(
         {_A.STAFF_LIST, _A.STAFF_MANAGE, _A.APPROVAL_REQUEST, _A.APPROVAL_DECIDE, _A.AUDIT_VIEW}

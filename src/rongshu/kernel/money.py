@@ -21,9 +21,9 @@ from django.utils.translation import gettext_lazy as _
 
 from rongshu.kernel.errors import InvalidInput
 
-_AMOUNT_RE = re.compile(r"^(?P<sign>-)?(?P<int>[0-9]{1,18})(?:\.(?P<frac>[0-9]{1,18}))?$")
-# Largest absolute amount in minor units: fits a signed 64-bit column with headroom.
-MAX_MINOR = 10**18 - 1
+_AMOUNT_RE = re.compile(r"^(?P<sign>-)?(?P<int>[0-9]{1,30})(?:\.(?P<frac>[0-9]{1,30}))?$")
+# Largest absolute amount in minor units: what a signed 64-bit (BigInteger) column holds.
+MAX_MINOR = 2**63 - 1
 
 
 class MoneyError(InvalidInput):
@@ -54,6 +54,42 @@ def check_currency(currency: object) -> str:
     return currency
 
 
+def parse_minor(text: object, currency: str) -> int:
+    """Strictly parse a decimal string in ``currency`` to minor units (``"12.34"`` CNY → 1234).
+
+    Digits, an optional minus and at most the currency's decimals; no range check (callers
+    check their own range: :class:`Money` up to :data:`MAX_MINOR`)."""
+    exponent = currency_exponent(currency)
+    if isinstance(text, bool) or not isinstance(text, str | int):
+        raise MoneyError(
+            'Amounts must be given as decimal strings such as "12.34", not as '
+            f"{type(text).__name__}."
+        )
+    raw = str(text).strip()
+    match = _AMOUNT_RE.match(raw)
+    if match is None:
+        raise MoneyError(f'{raw!r} is not a decimal amount such as "12.34".')
+    frac = match.group("frac") or ""
+    if len(frac) > exponent:
+        raise MoneyError(
+            f"{raw!r} has more decimal places than {currency} allows ({exponent}).",
+            code="amount_precision",
+        )
+    scale: int = 10**exponent
+    minor: int = int(match.group("int")) * scale + int(frac.ljust(exponent, "0") or "0")
+    return -minor if match.group("sign") else minor
+
+
+def format_minor(minor: int, currency: str) -> str:
+    """The canonical API form of minor units: ``"12.34"``, ``"-0.05"``, ``"100"`` for JPY."""
+    exponent = currency_exponent(currency)
+    sign = "-" if minor < 0 else ""
+    digits = str(abs(minor)).rjust(exponent + 1, "0")
+    if exponent == 0:
+        return sign + digits
+    return f"{sign}{digits[:-exponent]}.{digits[-exponent:]}"
+
+
 @dataclass(frozen=True, slots=True, order=False)
 class Money:
     minor: int
@@ -74,26 +110,7 @@ class Money:
     @classmethod
     def parse(cls, text: object, currency: str) -> Self:
         """Parse a decimal string such as ``"1234.56"`` in ``currency``."""
-        exponent = currency_exponent(currency)
-        if isinstance(text, bool) or not isinstance(text, str | int):
-            raise MoneyError(
-                'Amounts must be given as decimal strings such as "12.34", not as '
-                f"{type(text).__name__}."
-            )
-        raw = str(text).strip()
-        match = _AMOUNT_RE.match(raw)
-        if match is None:
-            raise MoneyError(f'{raw!r} is not a decimal amount such as "12.34".')
-        frac = match.group("frac") or ""
-        if len(frac) > exponent:
-            raise MoneyError(
-                f"{raw!r} has more decimal places than {currency} allows ({exponent}).",
-                code="amount_precision",
-            )
-        minor = int(match.group("int")) * 10**exponent + int(frac.ljust(exponent, "0") or "0")
-        if match.group("sign"):
-            minor = -minor
-        return cls(minor, currency)
+        return cls(parse_minor(text, currency), currency)
 
     @classmethod
     def from_decimal(cls, value: Decimal, currency: str, *, rounding: str) -> Self:
@@ -117,12 +134,7 @@ class Money:
 
     def amount_str(self) -> str:
         """The canonical API form: ``"12.34"``, ``"-0.05"``, ``"100"`` for JPY."""
-        exponent = self.exponent
-        sign = "-" if self.minor < 0 else ""
-        digits = str(abs(self.minor)).rjust(exponent + 1, "0")
-        if exponent == 0:
-            return sign + digits
-        return f"{sign}{digits[:-exponent]}.{digits[-exponent:]}"
+        return format_minor(self.minor, self.currency)
 
     def __str__(self) -> str:
         return f"{self.amount_str()} {self.currency}"
@@ -229,7 +241,7 @@ def total(amounts: Iterable[Money], currency: str) -> Money:
 # ------------------------------------------------------------------ Chinese uppercase amounts
 _DIGITS = "零壹贰叁肆伍陆柒捌玖"
 _SMALL_UNITS = ["", "拾", "佰", "仟"]
-_BIG_UNITS = ["", "万", "亿", "万亿"]
+_BIG_UNITS = ["", "万", "亿", "万亿", "京"]
 
 
 def _four_digits(group: int) -> str:

@@ -58,6 +58,29 @@ def get_account(public_id: uuid.UUID) -> AccountView:
     return account_view(account)
 
 
+def find_account_by_reference(query: str) -> AccountView | None:
+    """An account by its chart code (``cash.CNY``) or its public id; None when neither."""
+    account = Account.objects.filter(code=query).first()
+    if account is None:
+        try:
+            account = find_account(uuid.UUID(query))
+        except ValueError:
+            return None
+    return None if account is None else account_view(account)
+
+
+def list_bank_accounts() -> list[AccountView]:
+    """The bank's chart of accounts, by currency and code."""
+    qs = Account.objects.filter(owner_type=Account.OWNER_BANK).order_by("currency", "code")
+    return [account_view(a) for a in qs]
+
+
+def list_recent_customer_accounts(limit: int = 25) -> list[AccountView]:
+    """The most recently opened accounts that are not the bank's own."""
+    qs = Account.objects.exclude(owner_type=Account.OWNER_BANK).order_by("-pk")[:limit]
+    return [account_view(a) for a in qs]
+
+
 def list_accounts(
     *, owner_type: str | None = None, owner_id: str | None = None, limit: int = 200
 ) -> list[AccountView]:

@@ -8,19 +8,79 @@ Extension points other domains use (registered in their ``AppConfig.ready``):
   accounts domain).
 - :func:`register_account_resolver` — a callable ``resolve(account_number) ->
   ResolvedAccount | None`` that turns one of our account numbers into its ledger account.
+
+Payment orders (see docs/payments.md): ``created → authorized → (funds_held → submitted →)
+settled``, or ``rejected`` / ``returned``. Internal and QR payments are posted in the order's
+transaction; interbank ones hold the funds (a ledger pending transfer to the network's
+settlement account), are submitted after commit (:func:`do_submit_order`) and are posted,
+voided or reversed when the network's outcome arrives (:func:`handle_clearing_outcome`).
+Every ledger transfer id is derived from the order id, so a replay never moves money twice.
 """
 
 from __future__ import annotations
 
+import logging
+import secrets
+import uuid
 from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
 
-from rongshu.payments.types import PaymentCheck, ResolvedAccount
+from django.db import IntegrityError, transaction
+
+from rongshu.identity import services as identity
+from rongshu.identity.types import Action, Principal, PrincipalKind
+from rongshu.kernel import clock
+from rongshu.kernel.audit import do_audit
+from rongshu.kernel.errors import InvalidInput, PermissionDenied
+from rongshu.kernel.money import Money
+from rongshu.kernel.outbox import record_event
+from rongshu.ledger import queries as ledger_queries
+from rongshu.ledger import services as ledger
+from rongshu.ledger.types import TransferIn, TransferResult
+from rongshu.payments import interbank, limits, qr
+from rongshu.payments.errors import (
+    DebitAccountInvalid,
+    InsufficientFunds,
+    InvalidTransition,
+    MerchantUnknown,
+    PayeeNameMismatch,
+    PayeeUnknown,
+    PaymentCodeInvalid,
+    PaymentRefused,
+    RefundRefused,
+)
+from rongshu.payments.events import EVENTS, PaymentRefunded
+from rongshu.payments.models import (
+    Merchant,
+    Payee,
+    PaymentCode,
+    PaymentOrder,
+    PaymentStateChange,
+    Refund,
+)
+from rongshu.payments.projections import merchant_view, order_view, payee_view
+from rongshu.payments.types import (
+    MerchantView,
+    OrderView,
+    PayeeView,
+    PaymentCheck,
+    PaymentCodeView,
+    PaymentRequest,
+    ResolvedAccount,
+)
+
+logger = logging.getLogger(__name__)
 
 PaymentRule = Callable[[PaymentCheck], None]
 AccountResolver = Callable[[str], ResolvedAccount | None]
 
 _rules: list[PaymentRule] = []
 _resolvers: list[AccountResolver] = []
+
+STEP_UP_ACTION = "payment.transfer"
+PAYMENT_CODE_SECONDS = 60
+_ORDER_NS = uuid.UUID("6a1d3c52-8f0b-4a57-9f1e-3b1f4e0c7d21")
 
 
 def register_payment_rule(rule: PaymentRule) -> None:
@@ -45,3 +105,867 @@ def find_account_by_number(account_number: str) -> ResolvedAccount | None:
         if found is not None:
             return found
     return None
+
+
+# ------------------------------------------------------------------ helpers
+def transfer_id(order: PaymentOrder, purpose: str) -> uuid.UUID:
+    """The ledger transfer id of one step of an order (stable: replays answer ``exists``)."""
+    return uuid.uuid5(_ORDER_NS, f"{order.public_id}:{purpose}")
+
+
+def _transition(order: PaymentOrder, to_state: str, actor: str, reason: str = "") -> None:
+    now = clock.now()
+    PaymentStateChange.objects.create(
+        order=order, from_state=order.state, to_state=to_state, actor=actor, reason=reason, at=now
+    )
+    order.state = to_state
+    order.updated_at = now
+    if to_state == PaymentOrder.SETTLED:
+        order.settled_at = now
+    order.save()
+    event = EVENTS.get(to_state)
+    if event is not None:
+        record_event(
+            event(
+                order_id=str(order.public_id),
+                customer_id=str(order.customer_id) if order.customer_id else None,
+                rail=order.rail,
+                amount_minor=order.amount_minor,
+                currency=order.currency,
+                state=to_state,
+                reason_code=order.reason_code or None,
+            ),
+            dedupe_key=f"payments:{order.public_id}:{to_state}",
+        )
+
+
+def _apply(items: list[TransferIn]) -> list[TransferResult]:
+    """Create ledger transfers; a refusal raises a typed error (nothing was written)."""
+    results = ledger.do_create_transfers(items)
+    failed = [r.result for r in results if not r.ok and r.result != "linked_event_failed"]
+    if failed:
+        if failed[0] == "exceeds_credits":
+            raise InsufficientFunds("The account does not have enough available funds.")
+        raise PaymentRefused(f"The ledger refused the payment ({failed[0]}).", code=failed[0])
+    return results
+
+
+def _chain(order: PaymentOrder, steps: list[tuple[str, TransferIn]]) -> list[TransferIn]:
+    """Link the steps (all or nothing)."""
+    out = []
+    for index, (_purpose, item) in enumerate(steps):
+        linked = index < len(steps) - 1
+        out.append(
+            TransferIn(
+                transfer_id=item.transfer_id,
+                debit_account=item.debit_account,
+                credit_account=item.credit_account,
+                amount=item.amount,
+                currency=item.currency,
+                code=item.code,
+                kind=item.kind,
+                pending_id=item.pending_id,
+                linked=linked,
+                reference=item.reference,
+                metadata=item.metadata,
+            )
+        )
+    return out
+
+
+def _fee_account(currency: str) -> uuid.UUID:
+    return ledger.get_chart_account(f"income.fees.{currency}").public_id
+
+
+def _meta(order: PaymentOrder) -> dict[str, Any]:
+    return {"payment_order": str(order.public_id), "rail": order.rail}
+
+
+def _check_debit_account(customer_id: uuid.UUID, account_id: uuid.UUID, currency: str) -> None:
+    account = ledger_queries.find_account(account_id)
+    if account is None or account.owner_type != "customer" or account.owner_id != str(customer_id):
+        raise DebitAccountInvalid("This account is not one of yours.")
+    if account.currency != currency:
+        raise DebitAccountInvalid("The account is in another currency.", code="currency_mismatch")
+
+
+def _names_match(given: str, holder: str) -> bool:
+    return "".join(given.split()).casefold() == "".join(holder.split()).casefold()
+
+
+def _resolve_internal(request: PaymentRequest) -> tuple[uuid.UUID, str, str]:
+    """(ledger account, account number, holder name) of one of our accounts."""
+    if request.payee_account_number:
+        found = find_account_by_number(request.payee_account_number)
+        if found is None:
+            raise PayeeUnknown("No account of ours has this number.")
+        if not request.payee_name or not _names_match(request.payee_name, found.holder_name):
+            raise PayeeNameMismatch("The name does not match the account holder.")
+        if found.currency != request.amount.currency:
+            raise PayeeUnknown(
+                "The payee account is in another currency.", code="currency_mismatch"
+            )
+        return found.ledger_account_id, found.account_number, found.holder_name
+    if request.payee_ledger_account_id is not None:
+        account = ledger_queries.find_account(request.payee_ledger_account_id)
+        if account is None or account.owner_type == "bank":
+            raise PayeeUnknown("No customer account has this id.")
+        if account.currency != request.amount.currency:
+            raise PayeeUnknown(
+                "The payee account is in another currency.", code="currency_mismatch"
+            )
+        return account.public_id, "", request.payee_name or account.name
+    raise InvalidInput("Name a payee account number or account id.", code="payee_required")
+
+
+def _new_order(
+    *,
+    customer_id: uuid.UUID,
+    request: PaymentRequest,
+    rail: str,
+    channel: str,
+    auth_level: str,
+    key: str,
+    actor: str,
+) -> PaymentOrder:
+    now = clock.now()
+    order = PaymentOrder.objects.create(
+        customer_id=customer_id,
+        idempotency_key=key,
+        rail=rail,
+        channel=channel,
+        auth_level=auth_level,
+        debit_account_id=request.debit_account_id,
+        amount_minor=request.amount.minor,
+        currency=request.amount.currency,
+        creditor_name=request.payee_name[:140],
+        creditor_account_number=request.payee_account_number[:40],
+        creditor_bank_code=request.payee_bank_code[:20],
+        remittance_info=request.remittance_info[:140],
+        created_at=now,
+        updated_at=now,
+    )
+    PaymentStateChange.objects.create(
+        order=order, from_state="", to_state=PaymentOrder.CREATED, actor=actor, at=now
+    )
+    record_event(
+        EVENTS["created"](
+            order_id=str(order.public_id),
+            customer_id=str(customer_id),
+            rail=rail,
+            amount_minor=order.amount_minor,
+            currency=order.currency,
+            state=PaymentOrder.CREATED,
+        ),
+        dedupe_key=f"payments:{order.public_id}:created",
+    )
+    return order
+
+
+def _authorize(order: PaymentOrder, actor: str, check: PaymentCheck) -> None:
+    """Limits (atomic), registered rules, then ``authorized``."""
+    assert order.customer_id is not None
+    amount = Money(order.amount_minor, order.currency)
+    limits.do_consume_limits(
+        order.customer_id, order.channel, order.auth_level, amount, clock.local_today()
+    )
+    check_payment_rules(check)
+    _transition(order, PaymentOrder.AUTHORIZED, actor, order.auth_level)
+
+
+def _post_internal(order: PaymentOrder, actor: str) -> None:
+    """Post an internal or QR payment (and its fee, linked) and settle the order."""
+    assert order.creditor_account_id is not None
+    amount = Money(order.amount_minor, order.currency)
+    fee = limits.fee_for(order.rail, amount)
+    order.fee_minor = fee.minor
+    steps = [
+        (
+            "settle",
+            TransferIn(
+                transfer_id(order, "settle"),
+                order.debit_account_id,
+                order.creditor_account_id,
+                order.amount_minor,
+                order.currency,
+                f"payment_{order.rail}",
+                reference=(order.remittance_info or order.creditor_name)[:140],
+                metadata=_meta(order),
+            ),
+        )
+    ]
+    if fee:
+        steps.append(
+            (
+                "fee",
+                TransferIn(
+                    transfer_id(order, "fee"),
+                    order.debit_account_id,
+                    _fee_account(order.currency),
+                    fee.minor,
+                    order.currency,
+                    "payment_fee",
+                    reference="手续费",
+                    metadata=_meta(order),
+                ),
+            )
+        )
+        order.fee_transfer_id = transfer_id(order, "fee")
+    _apply(_chain(order, steps))
+    order.settle_transfer_id = transfer_id(order, "settle")
+    _transition(order, PaymentOrder.SETTLED, actor)
+
+
+def _existing(customer_id: uuid.UUID, key: str, request: PaymentRequest) -> PaymentOrder | None:
+    if not key:
+        return None
+    order = PaymentOrder.objects.filter(customer_id=customer_id, idempotency_key=key).first()
+    if order is None:
+        return None
+    same = (
+        order.amount_minor == request.amount.minor
+        and order.currency == request.amount.currency
+        and order.debit_account_id == request.debit_account_id
+        # the payee too: the same key must never silently answer a payment to someone else
+        and order.creditor_account_number == request.payee_account_number[:40]
+        and order.creditor_bank_code == request.payee_bank_code[:20]
+        and (
+            request.payee_ledger_account_id is None
+            or order.creditor_account_id == request.payee_ledger_account_id
+        )
+    )
+    if not same:
+        raise PaymentRefused(
+            "This key was already used for a different payment.", code="idempotency_key_reused"
+        )
+    return order
+
+
+# ------------------------------------------------------------------ orders
+def do_create_payment(
+    principal: Principal,
+    request: PaymentRequest,
+    *,
+    channel: str = "api",
+    idempotency_key: str = "",
+) -> OrderView:
+    """Create a customer's payment order and carry it as far as it goes synchronously:
+    internal payments settle at once; interbank ones end ``funds_held`` and are submitted
+    after commit (the caller schedules :func:`do_submit_order` with ``transaction.on_commit``).
+
+    Above the step-up threshold a passed one-time-code step-up for ``payment.transfer`` is
+    spent (else ``step_up_required``). The same ``idempotency_key`` returns the same order.
+    """
+    if principal.kind is not PrincipalKind.CUSTOMER or principal.customer_id is None:
+        raise PermissionDenied("Only customers make payments.")
+    if not request.amount.is_positive:
+        raise InvalidInput("The amount must be greater than zero.", code="amount_must_be_positive")
+    if channel not in limits.CHANNELS:
+        raise InvalidInput(f"Unknown channel {channel!r}.", code="invalid_channel")
+    customer_id = principal.customer_id
+    actor = principal.principal_key
+    try:
+        with transaction.atomic():
+            found = _existing(customer_id, idempotency_key, request)
+            if found is not None:
+                return order_view(found)
+            _check_debit_account(customer_id, request.debit_account_id, request.amount.currency)
+            interbank_payment = bool(request.payee_bank_code)
+            if interbank_payment:
+                interbank.clearing()  # refuse (503) now rather than hold funds nobody can submit
+                network = interbank.choose_network(request.network, request.amount)
+                creditor_id: uuid.UUID | None = interbank.settlement_account(
+                    network, request.amount.currency
+                )
+                if not (request.payee_account_number and request.payee_name):
+                    raise InvalidInput(
+                        "An interbank payee needs an account number and a name.",
+                        code="payee_required",
+                    )
+            else:
+                network = ""
+                creditor_id, _number, holder = _resolve_internal(request)
+                if creditor_id == request.debit_account_id:
+                    raise PayeeUnknown("You cannot pay an account to itself.", code="same_account")
+                request = PaymentRequest(**{**request.__dict__, "payee_name": holder})
+            auth_level = limits.PASSWORD
+            if request.amount.minor > limits.step_up_threshold():
+                identity.require_step_up(principal, STEP_UP_ACTION)
+                auth_level = limits.STEP_UP
+            order = _new_order(
+                customer_id=customer_id,
+                request=request,
+                rail="interbank" if interbank_payment else "internal",
+                channel=channel,
+                auth_level=auth_level,
+                key=idempotency_key,
+                actor=actor,
+            )
+            order.creditor_account_id = creditor_id
+            order.network = network
+            order.debtor_name = principal.display_name[:140]
+            check = PaymentCheck(
+                customer_id=customer_id,
+                debit_account_id=request.debit_account_id,
+                amount=request.amount,
+                rail=order.rail,
+                counterparty_account_id=None if interbank_payment else creditor_id,
+                counterparty_bank_code=request.payee_bank_code or None,
+                counterparty_account_number=request.payee_account_number or None,
+                at=clock.now(),
+            )
+            _authorize(order, actor, check)
+            if interbank_payment:
+                _hold_interbank(order, actor)
+            else:
+                _post_internal(order, actor)
+            return order_view(order)
+    except IntegrityError:
+        # A concurrent submission with the same key inserted its order first (the unique
+        # key refused ours and everything above rolled back): answer that order.
+        replayed = _existing(customer_id, idempotency_key, request)
+        if replayed is None:
+            raise
+        return order_view(replayed)
+
+
+def _hold_interbank(order: PaymentOrder, actor: str) -> None:
+    assert order.creditor_account_id is not None
+    amount = Money(order.amount_minor, order.currency)
+    fee = limits.fee_for("interbank", amount, order.network)
+    order.fee_minor = fee.minor
+    steps = [
+        (
+            "hold",
+            TransferIn(
+                transfer_id(order, "hold"),
+                order.debit_account_id,
+                order.creditor_account_id,
+                order.amount_minor,
+                order.currency,
+                "payment_interbank",
+                kind="pending",
+                reference=interbank.end_to_end_id(order),
+                metadata=_meta(order),
+            ),
+        )
+    ]
+    if fee:
+        steps.append(
+            (
+                "fee-hold",
+                TransferIn(
+                    transfer_id(order, "fee-hold"),
+                    order.debit_account_id,
+                    _fee_account(order.currency),
+                    fee.minor,
+                    order.currency,
+                    "payment_fee",
+                    kind="pending",
+                    reference="跨行手续费",
+                    metadata=_meta(order),
+                ),
+            )
+        )
+        order.fee_transfer_id = transfer_id(order, "fee-hold")
+    _apply(_chain(order, steps))
+    order.hold_transfer_id = transfer_id(order, "hold")
+    _transition(order, PaymentOrder.HELD, actor)
+
+
+def _resolve_holds(order: PaymentOrder, kind: str) -> None:
+    """Post or void the order's holds (principal and fee), linked."""
+    steps = [
+        (
+            kind,
+            TransferIn(
+                transfer_id(order, kind),
+                None,
+                None,
+                None,
+                order.currency,
+                "payment_interbank",
+                kind=kind,
+                pending_id=order.hold_transfer_id,
+                reference=interbank.end_to_end_id(order),
+                metadata=_meta(order),
+            ),
+        )
+    ]
+    if order.fee_transfer_id is not None:
+        steps.append(
+            (
+                f"fee-{kind}",
+                TransferIn(
+                    transfer_id(order, f"fee-{kind}"),
+                    None,
+                    None,
+                    None,
+                    order.currency,
+                    "payment_fee",
+                    kind=kind,
+                    pending_id=order.fee_transfer_id,
+                    metadata=_meta(order),
+                ),
+            )
+        )
+    _apply(_chain(order, steps))
+    if kind == "post":
+        order.settle_transfer_id = transfer_id(order, "post")
+
+
+def _release_limits(order: PaymentOrder) -> None:
+    if order.customer_id is None or order.limits_released:
+        return
+    limits.do_release_limits(
+        order.customer_id,
+        order.channel,
+        Money(order.amount_minor, order.currency),
+        clock.local_today(),
+    )
+    order.limits_released = True
+
+
+def _reverse(order: PaymentOrder) -> None:
+    """Give a returned interbank payment (and its fee) back to the customer."""
+    assert order.creditor_account_id is not None
+    steps = [
+        (
+            "return",
+            TransferIn(
+                transfer_id(order, "return"),
+                order.creditor_account_id,
+                order.debit_account_id,
+                order.amount_minor,
+                order.currency,
+                "payment_return",
+                reference=interbank.end_to_end_id(order),
+                metadata=_meta(order),
+            ),
+        )
+    ]
+    if order.fee_minor:
+        steps.append(
+            (
+                "fee-return",
+                TransferIn(
+                    transfer_id(order, "fee-return"),
+                    _fee_account(order.currency),
+                    order.debit_account_id,
+                    order.fee_minor,
+                    order.currency,
+                    "payment_fee_refund",
+                    reference="退还手续费",
+                    metadata=_meta(order),
+                ),
+            )
+        )
+    _apply(_chain(order, steps))
+    order.reversal_transfer_id = transfer_id(order, "return")
+
+
+def do_submit_order(order_id: uuid.UUID | str, *, actor: str = "system:payments") -> str:
+    """Submit a ``funds_held`` interbank order to its network; returns the state after.
+
+    Rejected synchronously → holds voided, ``rejected``. Network unavailable → stays
+    ``funds_held`` (the sweep in :func:`do_submit_pending` retries with the same instruction
+    id, which the network de-duplicates)."""
+    api = interbank.clearing()
+    with transaction.atomic():
+        order = PaymentOrder.objects.select_for_update().filter(public_id=order_id).first()
+        if order is None or order.state != PaymentOrder.HELD:
+            return order.state if order else "unknown"
+        network = api.get_network(order.network)
+        try:
+            network.submit(interbank.instruction_for(api, order))
+        except api.ClearingRejected as exc:
+            order.reason_code = str(getattr(exc, "reason_code", "") or "rejected")[:60]
+            _resolve_holds(order, "void")
+            _release_limits(order)
+            _transition(order, PaymentOrder.REJECTED, actor, order.reason_code)
+            return order.state
+        except api.ClearingUnavailable:
+            logger.warning(
+                "clearing network %s unavailable; order %s stays held",
+                order.network,
+                order.public_id,
+            )
+            return order.state
+        _transition(order, PaymentOrder.SUBMITTED, actor)
+        return order.state
+
+
+def do_submit_pending(*, older_than_seconds: int = 0) -> int:
+    """Submit every interbank order still ``funds_held`` (after a crash or an outage)."""
+    cutoff = clock.now() - timedelta(seconds=older_than_seconds)
+    ids = list(
+        PaymentOrder.objects.filter(state=PaymentOrder.HELD, updated_at__lte=cutoff)
+        .order_by("pk")
+        .values_list("public_id", flat=True)[:1000]
+    )
+    return sum(1 for i in ids if do_submit_order(i) != PaymentOrder.HELD)
+
+
+def handle_clearing_outcome(outcome: Any) -> None:
+    """The clearing network's answer for one instruction (idempotent; duplicates and
+    out-of-order messages are expected): ``settled`` posts the holds, ``rejected`` voids them,
+    ``returned`` reverses a posted payment (posting it first if it was still held)."""
+    try:
+        order_uuid = uuid.UUID(str(outcome.instruction_id))
+    except ValueError:
+        logger.warning("clearing outcome for unknown instruction %r", outcome.instruction_id)
+        return
+    actor = f"clearing:{outcome.message_id}"
+    reason = str(outcome.reason_code or "")[:60]
+    with transaction.atomic():
+        order = PaymentOrder.objects.select_for_update().filter(public_id=order_uuid).first()
+        if order is None or order.rail != "interbank":
+            logger.warning("clearing outcome for unknown order %s", order_uuid)
+            return
+        live = order.state in (PaymentOrder.HELD, PaymentOrder.SUBMITTED)
+        if outcome.status == "settled" and live:
+            _resolve_holds(order, "post")
+            _transition(order, PaymentOrder.SETTLED, actor)
+        elif outcome.status == "rejected" and live:
+            order.reason_code = reason or "rejected"
+            _resolve_holds(order, "void")
+            _release_limits(order)
+            _transition(order, PaymentOrder.REJECTED, actor, order.reason_code)
+        elif outcome.status == "returned" and (live or order.state == PaymentOrder.SETTLED):
+            if live:
+                _resolve_holds(order, "post")
+                _transition(order, PaymentOrder.SETTLED, actor, "implied by a return")
+            order.reason_code = reason or "returned"
+            _reverse(order)
+            _release_limits(order)
+            _transition(order, PaymentOrder.RETURNED, actor, order.reason_code)
+        else:
+            logger.info(
+                "clearing outcome %s for order %s in state %s ignored (duplicate or late)",
+                outcome.status,
+                order.public_id,
+                order.state,
+            )
+
+
+def do_process_clearing() -> dict[str, int]:
+    """The scheduler's step: submit held orders, then drain the network's inbound messages."""
+    submitted = do_submit_pending()
+    processed = interbank.clearing().process_inbound()
+    return {"submitted": submitted, "inbound": processed}
+
+
+# ------------------------------------------------------------------ payees
+def do_save_payee(
+    principal: Principal,
+    *,
+    name: str,
+    account_number: str = "",
+    ledger_account_id: uuid.UUID | None = None,
+    bank_code: str = "",
+    nickname: str = "",
+) -> PayeeView:
+    """Save a payee after verifying the account name: ours through the account resolvers,
+    another bank's through the clearing network's account check."""
+    if principal.kind is not PrincipalKind.CUSTOMER or principal.customer_id is None:
+        raise PermissionDenied("Only customers save payees.")
+    name = name.strip()
+    if not name:
+        raise InvalidInput("A payee needs a name.", code="payee_required")
+    verified = False
+    if bank_code:
+        if not account_number:
+            raise InvalidInput("An interbank payee needs an account number.", code="payee_required")
+        result = (
+            interbank.clearing().get_network("ibps").verify_account(bank_code, account_number, name)
+        )
+        if not result.ok:
+            code = str(result.reason_code or "")
+            if "name" in code.lower():
+                raise PayeeNameMismatch("The name does not match the account holder.")
+            raise PayeeUnknown(f"The other bank does not know this account ({code}).")
+        verified = True
+    elif account_number:
+        found = find_account_by_number(account_number)
+        if found is None:
+            raise PayeeUnknown("No account of ours has this number.")
+        if not _names_match(name, found.holder_name):
+            raise PayeeNameMismatch("The name does not match the account holder.")
+        ledger_account_id = found.ledger_account_id
+        verified = True
+    elif ledger_account_id is not None:
+        account = ledger_queries.find_account(ledger_account_id)
+        if account is None or account.owner_type == "bank":
+            raise PayeeUnknown("No customer account has this id.")
+    else:
+        raise InvalidInput("Name a payee account number or account id.", code="payee_required")
+    now = clock.now()
+    payee = Payee.objects.create(
+        customer_id=principal.customer_id,
+        name=name[:140],
+        account_number=account_number[:40],
+        ledger_account_id=ledger_account_id,
+        bank_code=bank_code[:20],
+        nickname=nickname[:60],
+        verified_at=now if verified else None,
+        created_at=now,
+    )
+    return payee_view(payee)
+
+
+def do_delete_payee(principal: Principal, payee_id: uuid.UUID) -> None:
+    deleted, _ = Payee.objects.filter(
+        public_id=payee_id, customer_id=principal.customer_id or uuid.UUID(int=0)
+    ).delete()
+    if not deleted:
+        raise PayeeUnknown("No such saved payee.", code="payee_not_found")
+
+
+# ------------------------------------------------------------------ QR
+def do_create_merchant(
+    *,
+    merchant_code: str,
+    name: str,
+    city: str,
+    ledger_account_id: uuid.UUID,
+    mcc: str = "5999",
+    partner_client_id: str = "",
+) -> MerchantView:
+    """Register a merchant that holds an account with us (idempotent by merchant code)."""
+    if ledger_queries.find_account(ledger_account_id) is None:
+        raise PayeeUnknown("The merchant's ledger account does not exist.")
+    merchant, _ = Merchant.objects.get_or_create(
+        merchant_code=merchant_code,
+        defaults={
+            "name": name[:25],
+            "city": city[:15],
+            "mcc": mcc,
+            "ledger_account_id": ledger_account_id,
+            "partner_client_id": partner_client_id,
+            "created_at": clock.now(),
+        },
+    )
+    return merchant_view(merchant)
+
+
+def _merchant_for(payload: str) -> tuple[Merchant, qr.QrPayload]:
+    decoded = qr.decode(payload)
+    code = decoded.rongshu_merchant_id
+    merchant = Merchant.objects.filter(merchant_code=code).first() if code else None
+    if merchant is None:
+        raise MerchantUnknown("This QR code does not belong to a merchant of ours.")
+    return merchant, decoded
+
+
+def do_pay_merchant_qr(
+    principal: Principal,
+    *,
+    payload: str,
+    debit_account_id: uuid.UUID,
+    amount: Money | None = None,
+    channel: str = "api",
+    idempotency_key: str = "",
+) -> OrderView:
+    """Pay a merchant-presented QR: a dynamic code carries its amount (a different amount is
+    refused), a static one takes the amount the customer enters."""
+    merchant, decoded = _merchant_for(payload)
+    currency = decoded.currency or "CNY"
+    if decoded.amount is not None:
+        fixed = Money.parse(decoded.amount, currency)
+        if amount is not None and amount != fixed:
+            raise InvalidInput("The amount is fixed by the QR code.", code="qr_amount_fixed")
+        amount = fixed
+    if amount is None:
+        raise InvalidInput("Enter the amount to pay.", code="amount_required")
+    request = PaymentRequest(
+        debit_account_id=debit_account_id,
+        amount=amount,
+        payee_ledger_account_id=merchant.ledger_account_id,
+        payee_name=merchant.name,
+        remittance_info=(decoded.reference or merchant.name)[:140],
+    )
+    try:
+        with transaction.atomic():
+            if principal.kind is not PrincipalKind.CUSTOMER or principal.customer_id is None:
+                raise PermissionDenied("Only customers make payments.")
+            found = _existing(principal.customer_id, idempotency_key, request)
+            if found is not None:
+                return order_view(found)
+            _check_debit_account(principal.customer_id, debit_account_id, amount.currency)
+            if not amount.is_positive:
+                raise InvalidInput(
+                    "The amount must be greater than zero.", code="amount_must_be_positive"
+                )
+            auth_level = limits.PASSWORD
+            if amount.minor > limits.step_up_threshold():
+                identity.require_step_up(principal, STEP_UP_ACTION)
+                auth_level = limits.STEP_UP
+            order = _qr_order(
+                principal.customer_id,
+                request,
+                merchant,
+                channel,
+                auth_level,
+                idempotency_key,
+                principal.principal_key,
+            )
+            return order_view(order)
+    except IntegrityError:
+        # the same key won by a concurrent submission: answer its order
+        replayed = (
+            _existing(principal.customer_id, idempotency_key, request)
+            if principal.customer_id is not None
+            else None
+        )
+        if replayed is None:
+            raise
+        return order_view(replayed)
+
+
+def _qr_order(
+    customer_id: uuid.UUID,
+    request: PaymentRequest,
+    merchant: Merchant,
+    channel: str,
+    auth_level: str,
+    key: str,
+    actor: str,
+) -> PaymentOrder:
+    order = _new_order(
+        customer_id=customer_id,
+        request=request,
+        rail="qr",
+        channel=channel,
+        auth_level=auth_level,
+        key=key,
+        actor=actor,
+    )
+    order.merchant = merchant
+    order.creditor_account_id = merchant.ledger_account_id
+    check = PaymentCheck(
+        customer_id=customer_id,
+        debit_account_id=request.debit_account_id,
+        amount=request.amount,
+        rail="qr",
+        counterparty_account_id=merchant.ledger_account_id,
+        counterparty_bank_code=None,
+        counterparty_account_number=None,
+        at=clock.now(),
+    )
+    _authorize(order, actor, check)
+    _post_internal(order, actor)
+    return order
+
+
+def do_issue_payment_code(principal: Principal, debit_account_id: uuid.UUID) -> PaymentCodeView:
+    """A one-time customer-presented payment code (18 digits, 60 seconds, single use)."""
+    if principal.kind is not PrincipalKind.CUSTOMER or principal.customer_id is None:
+        raise PermissionDenied("Only customers show payment codes.")
+    _check_debit_account(principal.customer_id, debit_account_id, "CNY")
+    now = clock.now()
+    code = "28" + "".join(secrets.choice("0123456789") for _ in range(16))
+    row = PaymentCode.objects.create(
+        code=code,
+        customer_id=principal.customer_id,
+        debit_account_id=debit_account_id,
+        expires_at=now + timedelta(seconds=PAYMENT_CODE_SECONDS),
+        created_at=now,
+    )
+    return PaymentCodeView(code=row.code, expires_at=row.expires_at)
+
+
+def do_charge_payment_code(
+    *, merchant_code: str, code: str, amount: Money, actor: str, idempotency_key: str = ""
+) -> OrderView:
+    """A merchant scans a customer's payment code: spend it (once) and pay the merchant."""
+    with transaction.atomic():
+        merchant = Merchant.objects.filter(merchant_code=merchant_code).first()
+        if merchant is None:
+            raise MerchantUnknown("Unknown merchant.")
+        row = PaymentCode.objects.select_for_update().filter(code=code).first()
+        now = clock.now()
+        if row is None or row.used_at is not None or row.expires_at <= now:
+            raise PaymentCodeInvalid("The payment code is expired, used or unknown.")
+        if not amount.is_positive:
+            raise InvalidInput(
+                "The amount must be greater than zero.", code="amount_must_be_positive"
+            )
+        request = PaymentRequest(
+            debit_account_id=row.debit_account_id,
+            amount=amount,
+            payee_ledger_account_id=merchant.ledger_account_id,
+            payee_name=merchant.name,
+            remittance_info=merchant.name,
+        )
+        order = _qr_order(
+            row.customer_id, request, merchant, "qr", limits.PASSWORD, idempotency_key, actor
+        )
+        row.used_at = now
+        row.order = order
+        row.save(update_fields=["used_at", "order"])
+        return order_view(order)
+
+
+def do_refund(
+    actor: Principal, order_id: uuid.UUID, amount: Money, *, reason: str = ""
+) -> OrderView:
+    """Refund a settled QR payment (whole or in part) from the merchant's account; staff with
+    ``payment.manage``. Audited."""
+    identity.check_permission(actor, Action.PAYMENT_MANAGE)
+    with transaction.atomic():
+        order = PaymentOrder.objects.select_for_update().filter(public_id=order_id).first()
+        if order is None:
+            raise RefundRefused("No such payment.", code="payment_not_found")
+        if order.rail != "qr" or order.state != PaymentOrder.SETTLED:
+            raise InvalidTransition("Only settled QR payments can be refunded.")
+        if amount.currency != order.currency or not amount.is_positive:
+            raise RefundRefused("The refund amount is not valid.")
+        if order.refunded_minor + amount.minor > order.amount_minor:
+            raise RefundRefused("The refund would exceed the payment.")
+        assert order.creditor_account_id is not None
+        count = order.refunds.count()
+        tid = transfer_id(order, f"refund-{count + 1}")
+        _apply(
+            [
+                TransferIn(
+                    tid,
+                    order.creditor_account_id,
+                    order.debit_account_id,
+                    amount.minor,
+                    amount.currency,
+                    "payment_refund",
+                    reference=f"退款 {reason}"[:140],
+                    metadata=_meta(order),
+                )
+            ]
+        )
+        Refund.objects.create(
+            order=order,
+            amount_minor=amount.minor,
+            transfer_id=tid,
+            actor=actor.principal_key,
+            reason=reason[:140],
+            created_at=clock.now(),
+        )
+        order.refunded_minor += amount.minor
+        order.updated_at = clock.now()
+        order.save(update_fields=["refunded_minor", "updated_at"])
+        do_audit(
+            actor.principal_key,
+            "payments.refund",
+            object_type="payment_order",
+            object_id=str(order.public_id),
+            data={"amount_minor": amount.minor, "reason": reason},
+        )
+        record_event(
+            PaymentRefunded(
+                order_id=str(order.public_id),
+                customer_id=str(order.customer_id) if order.customer_id else None,
+                rail=order.rail,
+                amount_minor=amount.minor,
+                currency=order.currency,
+                state=order.state,
+            ),
+            dedupe_key=f"payments:{order.public_id}:refund-{count + 1}",
+        )
+        return order_view(order)

@@ -35,3 +35,93 @@ class ResolvedAccount:
     holder_name: str
     customer_id: uuid.UUID | None
     currency: str
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    """What a customer asks to pay. A payee is one of ours (by account number through the
+    registered resolvers, or by ledger account id) or, with ``payee_bank_code``, another
+    bank's (interbank through the clearing network)."""
+
+    debit_account_id: uuid.UUID
+    amount: Money
+    payee_account_number: str = ""
+    payee_ledger_account_id: uuid.UUID | None = None
+    payee_name: str = ""
+    payee_bank_code: str = ""
+    network: str = ""  # interbank: ibps, hvps or bulk (default: ibps up to its cap, else hvps)
+    remittance_info: str = ""
+
+
+@dataclass(frozen=True)
+class StateChangeView:
+    from_state: str
+    to_state: str
+    actor: str
+    reason: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class OrderView:
+    order_id: uuid.UUID
+    customer_id: uuid.UUID | None
+    rail: str
+    channel: str
+    auth_level: str
+    state: str
+    debit_account_id: uuid.UUID
+    debtor_name: str
+    amount: Money
+    fee: Money
+    creditor_account_id: uuid.UUID | None
+    creditor_account_number: str
+    creditor_name: str
+    creditor_bank_code: str
+    network: str
+    merchant_name: str
+    remittance_info: str
+    reason_code: str
+    refunded: Money
+    created_at: dt.datetime
+    settled_at: dt.datetime | None
+    history: tuple[StateChangeView, ...] = ()
+
+
+@dataclass(frozen=True)
+class PayeeView:
+    payee_id: uuid.UUID
+    name: str
+    account_number: str
+    ledger_account_id: uuid.UUID | None
+    bank_code: str
+    nickname: str
+    verified: bool
+
+
+@dataclass(frozen=True)
+class MerchantView:
+    merchant_id: uuid.UUID
+    merchant_code: str
+    name: str
+    city: str
+    mcc: str
+    ledger_account_id: uuid.UUID
+    static_payload: str
+
+
+@dataclass(frozen=True)
+class PaymentCodeView:
+    code: str
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class DecodedQr:
+    merchant_code: str | None
+    merchant_name: str | None
+    amount: Money | None
+    currency: str | None
+    dynamic: bool
+    reference: str | None
+    ours: bool

@@ -11,9 +11,11 @@ from django.db import transaction
 
 from rongshu.kernel import clock
 from rongshu.kernel.audit import do_audit
+from rongshu.simulation.accounts_demo import load_accounts_demo
 from rongshu.simulation.assistant_demo import load_assistant_demo
 from rongshu.simulation.identity_demo import load_identity_demo
 from rongshu.simulation.ledger_demo import load_ledger_demo
+from rongshu.simulation.payments_demo import load_payments_demo
 
 DemoStep = tuple[str, Callable[[], str]]
 
@@ -36,6 +38,8 @@ STEPS: list[DemoStep] = [
     ("identity: demo logins", load_identity_demo),
     ("assistant: FAQ set and model", load_assistant_demo),
     ("ledger: chart of accounts and demo accounts", load_ledger_demo),
+    ("accounts: Type I and Type II accounts of the demo customer", load_accounts_demo),
+    ("payments: merchant QR, saved payee and settled payments", load_payments_demo),
 ]
 
 

@@ -13,16 +13,15 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from rongshu.identity.types import Action
+from rongshu.kernel.money import format_minor
 from rongshu.ledger import queries
-from rongshu.ledger.amounts import format_amount
 from rongshu.ledger.errors import AccountNotFound
-from rongshu.ledger.models import Account
 from rongshu.ledger.types import AccountView
 from rongshu.web.access import staff_required
 
 
 def _money(minor: int, currency: str) -> str:
-    return f"{format_amount(minor, currency)} {currency}"
+    return f"{format_minor(minor, currency)} {currency}"
 
 
 def _account_context(view: AccountView) -> dict[str, Any]:
@@ -45,21 +44,15 @@ def ledger_home(request: HttpRequest) -> HttpResponse:
     """Find an account (public id or chart code) and list the bank's chart."""
     query = (request.GET.get("q") or "").strip()
     if query:
-        found = Account.objects.filter(code=query).first()
-        if found is None:
-            try:
-                found = Account.objects.filter(public_id=uuid.UUID(query)).first()
-            except ValueError:
-                found = None
+        found = queries.find_account_by_reference(query)
         if found is not None:
             return redirect("web:ledger_console:account", account_id=found.public_id)
     chart = [
-        {"view": queries.account_view(a), "balance": _money(a.posted_balance, a.currency)}
-        for a in Account.objects.filter(owner_type=Account.OWNER_BANK).order_by("currency", "code")
+        {"view": v, "balance": _money(v.balance, v.currency)} for v in queries.list_bank_accounts()
     ]
     recent = [
-        {"view": queries.account_view(a), "balance": _money(a.posted_balance, a.currency)}
-        for a in Account.objects.exclude(owner_type=Account.OWNER_BANK).order_by("-pk")[:25]
+        {"view": v, "balance": _money(v.balance, v.currency)}
+        for v in queries.list_recent_customer_accounts()
     ]
     return render(
         request,
@@ -82,9 +75,9 @@ def account(request: HttpRequest, account_id: uuid.UUID) -> HttpResponse:
     lines = [
         {
             "line": line,
-            "debit": format_amount(line.debit, cur) if line.debit else "",
-            "credit": format_amount(line.credit, cur) if line.credit else "",
-            "balance": format_amount(line.balance, cur),
+            "debit": format_minor(line.debit, cur) if line.debit else "",
+            "credit": format_minor(line.credit, cur) if line.credit else "",
+            "balance": format_minor(line.balance, cur),
         }
         for line in statement.lines
     ]
@@ -111,8 +104,8 @@ def trial_balance(request: HttpRequest) -> HttpResponse:
     rows = [
         {
             "row": r,
-            "debits": format_amount(r.debits, r.currency),
-            "credits": format_amount(r.credits, r.currency),
+            "debits": format_minor(r.debits, r.currency),
+            "credits": format_minor(r.credits, r.currency),
         }
         for r in tb.rows
     ]

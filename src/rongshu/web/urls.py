@@ -8,7 +8,10 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("console/", views.console_home, name="console_home"),
     path("console/ledger/", include("rongshu.web.urls_ledger")),
+    path("console/clearing/", include("rongshu.web.urls_clearing")),
     path("partners/", views.partners_home, name="partners_home"),
     path("", include("rongshu.web.urls_identity")),
     path("", include("rongshu.web.urls_assistant")),
+    path("", include("rongshu.web.urls_accounts")),
+    path("", include("rongshu.web.urls_payments")),
 ]

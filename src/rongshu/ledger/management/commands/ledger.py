@@ -7,8 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from rongshu.kernel.money import format_minor
 from rongshu.ledger import queries, services
-from rongshu.ledger.amounts import format_amount
 
 
 class Command(BaseCommand):
@@ -32,8 +32,8 @@ class Command(BaseCommand):
         else:
             tb = queries.get_trial_balance()
             for row in tb.rows:
-                debits = format_amount(row.debits, row.currency)
-                credits = format_amount(row.credits, row.currency)
+                debits = format_minor(row.debits, row.currency)
+                credits = format_minor(row.credits, row.currency)
                 self.stdout.write(f"{row.currency} {row.kind:<10} {debits:>22} {credits:>22}")
             if not tb.balanced:
                 raise CommandError(f"the books do not balance: {tb.difference}")

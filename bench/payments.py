@@ -1,0 +1,303 @@
+"""Payments benchmark: internal payment orders per second through the payments service (1 and 8
+clients), latency, the overhead against raw ledger transfers measured the same way in the same
+run, and a duplicate storm.
+
+    .venv/bin/python bench/payments.py [--quick]
+
+Each database runs in a child process on a fresh database: SQLite in a temporary folder and
+PostgreSQL on ``DATABASE_URL`` — or, when that is not set, on a throwaway server started with
+``scripts/pg.sh`` (its figures are skipped if none starts). DEBUG=0, throwaway keys, outbox
+dispatch after commit off (each order still writes its outbox rows), as in bench/ledger.py.
+
+A client is a forked process running a closed loop: one order per transaction through
+``rongshu.payments.services.do_create_payment`` (customer principal, channel ``api``, a fresh
+idempotency key, payee by ledger account id; limits, the registered payment rules, the order,
+its state history, the outbox events and the ledger posting). The ledger baseline runs the
+same loop with one ``ledger.do_create_transfers`` per transaction between the same accounts.
+
+    orders_per_s_{sqlite,postgres}_{1c,8c}       payment orders per second
+    ledger_per_s_{sqlite,postgres}_{1c,8c}       raw ledger single transfers per second
+    orders_per_s_8c_postgres, orders_per_s_1c_sqlite
+    p50_ms, p99_ms                               one order, 1 client (PostgreSQL when present)
+    overhead_vs_ledger_ratio                     orders/s ÷ ledger/s, 8 clients on PostgreSQL
+                                                 (else 1 client on SQLite)
+    duplicates_applied                           duplicate storm: 8 clients submit every one of
+                                                 K keys R times, shuffled; ledger transfers
+                                                 beyond one per distinct key (must be 0)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import ROOT, parse_args, percentile, report, setup_django
+
+CLIENTS = 8
+PAYERS_PER_CLIENT = 25
+
+
+# ====================================================================== child: one database
+def _child(backend: str, quick: bool) -> dict[str, Any]:
+    os.environ["RONGSHU_OUTBOX_DISPATCH_ON_COMMIT"] = "0"
+    os.environ.setdefault("RONGSHU_LOG_LEVEL", "WARNING")
+    setup_django()
+    from django.core.management import call_command
+    from django.db import connections, transaction
+
+    from rongshu.identity.types import Principal, PrincipalKind
+    from rongshu.kernel.ids import new_id
+    from rongshu.kernel.money import Money
+    from rongshu.ledger import queries as ledger_queries
+    from rongshu.ledger import services as ledger
+    from rongshu.ledger.models import Transfer
+    from rongshu.ledger.types import TransferIn
+    from rongshu.payments import services
+    from rongshu.payments.types import PaymentRequest
+
+    call_command("migrate", verbosity=0)
+    ledger.do_create_chart_of_accounts(["CNY"])
+    cash = ledger.get_chart_account("cash.CNY").public_id
+    seconds = 2.0 if quick else 8.0
+    metrics: dict[str, Any] = {}
+
+    def make_payers(n: int, tag: str) -> list[tuple[Principal, uuid.UUID]]:
+        out = []
+        for i in range(n):
+            customer_id = uuid.uuid4()
+            account = ledger.do_create_customer_account(
+                owner_id=str(customer_id), name=f"bench {tag} {i}"
+            ).public_id
+            out.append((Principal(kind=PrincipalKind.CUSTOMER, customer_id=customer_id), account))
+        ledger.do_create_transfers(
+            [TransferIn(uuid.uuid4(), cash, a, 10**9, "CNY", "fund") for _, a in out]
+        )
+        return out
+
+    payers = make_payers(CLIENTS * PAYERS_PER_CLIENT, "payer")
+    payees = [a for _, a in make_payers(200, "payee")]
+
+    def order_loop(client: int, duration: float) -> list[float]:
+        """Orders from this client's own payers (their limit rows are theirs) to any payee."""
+        rnd = random.Random(100 + client)
+        mine = payers[client * PAYERS_PER_CLIENT : (client + 1) * PAYERS_PER_CLIENT]
+        latencies: list[float] = []
+        end = time.perf_counter() + duration
+        while time.perf_counter() < end:
+            who, debit = rnd.choice(mine)
+            request = PaymentRequest(
+                debit_account_id=debit,
+                amount=Money(rnd.randint(1, 100), "CNY"),
+                payee_ledger_account_id=rnd.choice(payees),
+                remittance_info="bench",
+            )
+            started = time.perf_counter()
+            with transaction.atomic():
+                view = services.do_create_payment(
+                    who, request, channel="api", idempotency_key=str(new_id())
+                )
+            latencies.append(time.perf_counter() - started)
+            assert view.state == "settled", view.state
+        return latencies
+
+    def ledger_loop(client: int, duration: float) -> list[float]:
+        """The same loop, one raw ledger transfer per transaction between the same accounts."""
+        rnd = random.Random(200 + client)
+        mine = payers[client * PAYERS_PER_CLIENT : (client + 1) * PAYERS_PER_CLIENT]
+        latencies: list[float] = []
+        end = time.perf_counter() + duration
+        while time.perf_counter() < end:
+            _, debit = rnd.choice(mine)
+            item = TransferIn(
+                new_id(), debit, rnd.choice(payees), rnd.randint(1, 100), "CNY", "bench"
+            )
+            started = time.perf_counter()
+            with transaction.atomic():
+                result = ledger.do_create_transfers([item])[0]
+            latencies.append(time.perf_counter() - started)
+            assert result.result == "created", result.result
+        return latencies
+
+    def in_clients(work: Any, clients: int) -> tuple[list[Any], float]:
+        """Run ``work(client)`` in ``clients`` forked processes; their JSON results and wall."""
+        connections.close_all()
+        out = Path(tempfile.mkdtemp(prefix="rongshu-bench-payments-"))
+        pids = []
+        for k in range(clients):
+            pid = os.fork()
+            if pid == 0:  # a client
+                code = 0
+                try:
+                    (out / f"{k}").write_text(json.dumps(work(k)))
+                except BaseException:
+                    import traceback
+
+                    traceback.print_exc()
+                    code = 1
+                finally:
+                    connections.close_all()
+                    os._exit(code)
+            pids.append(pid)
+        started = time.perf_counter()
+        failed = 0
+        for pid in pids:
+            _, status = os.waitpid(pid, 0)
+            failed += status != 0
+        wall = time.perf_counter() - started
+        if failed:
+            raise RuntimeError(f"{failed} benchmark clients failed")
+        results = [json.loads((out / f"{k}").read_text()) for k in range(clients)]
+        shutil.rmtree(out, ignore_errors=True)
+        return results, wall
+
+    def rate(loop: Any, clients: int) -> tuple[float, list[float]]:
+        if clients == 1:
+            started = time.perf_counter()
+            lat = loop(0, seconds)
+            return len(lat) / (time.perf_counter() - started), lat
+        results, wall = in_clients(lambda k: loop(k, seconds), clients)
+        lat = [x for r in results for x in r]
+        return len(lat) / max(wall, seconds), lat
+
+    ledger_1c, _ = rate(ledger_loop, 1)
+    orders_1c, lat = rate(order_loop, 1)
+    ledger_8c, _ = rate(ledger_loop, CLIENTS)
+    orders_8c, _ = rate(order_loop, CLIENTS)
+    metrics[f"orders_per_s_{backend}_1c"] = round(orders_1c, 1)
+    metrics[f"orders_per_s_{backend}_8c"] = round(orders_8c, 1)
+    metrics[f"ledger_per_s_{backend}_1c"] = round(ledger_1c, 1)
+    metrics[f"ledger_per_s_{backend}_8c"] = round(ledger_8c, 1)
+    metrics[f"ratio_{backend}_1c"] = round(orders_1c / ledger_1c, 3)
+    metrics[f"ratio_{backend}_8c"] = round(orders_8c / ledger_8c, 3)
+    metrics[f"p50_ms_{backend}"] = round(percentile(lat, 50) * 1000, 3)
+    metrics[f"p99_ms_{backend}"] = round(percentile(lat, 99) * 1000, 3)
+
+    # ---------------------------------------------------------------- duplicate storm
+    keys, repeats = (100, 10) if quick else (100, 20)
+    storm = make_payers(keys, "storm")
+    storm_accounts = [a for _, a in storm]
+    plan = [k for k in range(keys) for _ in range(repeats)]
+    random.Random(7).shuffle(plan)
+
+    def storm_client(client: int) -> dict[str, int]:
+        counts = {"answered": 0, "refused": 0}
+        for k in plan[client::CLIENTS]:
+            who, debit = storm[k]
+            request = PaymentRequest(
+                debit_account_id=debit,
+                amount=Money(100 + k, "CNY"),
+                payee_ledger_account_id=payees[k % len(payees)],
+                remittance_info=f"storm {k}",
+            )
+            try:
+                with transaction.atomic():
+                    services.do_create_payment(
+                        who, request, channel="api", idempotency_key=f"storm-{k}"
+                    )
+                counts["answered"] += 1
+            except Exception:  # a refusal is allowed; paying twice is not
+                counts["refused"] += 1
+        return counts
+
+    results, _ = in_clients(storm_client, CLIENTS)
+    applied = Transfer.objects.filter(debit_account__public_id__in=storm_accounts).exclude(
+        code="fund"
+    )
+    per_key = applied.count()
+    metrics[f"storm_submissions_{backend}"] = len(plan)
+    metrics[f"storm_refused_{backend}"] = sum(r["refused"] for r in results)
+    metrics[f"duplicates_applied_{backend}"] = per_key - keys
+    metrics[f"storm_missing_{backend}"] = max(0, keys - per_key)
+    tb = ledger_queries.get_trial_balance()
+    assert tb.balanced, tb.difference
+    return metrics
+
+
+# ====================================================================== parent: orchestration
+def _run_child(backend: str, env: dict[str, str], quick: bool) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--child", backend] + (["--quick"] if quick else [])
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(done.stdout[-4000:], done.stderr[-4000:], file=sys.stderr)
+        raise RuntimeError(f"the {backend} benchmark failed")
+    line = [x for x in done.stdout.splitlines() if x.startswith("METRICS ")][-1]
+    return dict(json.loads(line[len("METRICS ") :]))
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
+        return url
+    with contextlib.suppress(OSError, subprocess.CalledProcessError):
+        out = subprocess.run(
+            [str(ROOT / "scripts" / "pg.sh")], capture_output=True, text=True, check=True
+        )
+        return out.stdout.strip().splitlines()[-1]
+    return None
+
+
+def _fresh_database(url: str, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return re.sub(r"/[^/]*$", f"/{name}", url)
+
+
+def main() -> None:
+    if "--child" in sys.argv:
+        backend = sys.argv[sys.argv.index("--child") + 1]
+        metrics = _child(backend, "--quick" in sys.argv)
+        print("METRICS " + json.dumps(metrics))
+        return
+    args = parse_args(__doc__ or "payments benchmark")
+    started = time.perf_counter()
+    metrics: dict[str, Any] = {}
+    base_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    from cryptography.fernet import Fernet
+
+    base_env.update(
+        DEBUG="0",
+        RONGSHU_SECRET_KEY="bench-" + uuid.uuid4().hex,
+        RONGSHU_FIELD_KEYS=Fernet.generate_key().decode(),
+    )
+    with tempfile.TemporaryDirectory(prefix="rongshu-bench-payments-") as tmp:
+        env = {**base_env, "RONGSHU_DATA_DIR": tmp}
+        metrics.update(_run_child("sqlite", env, args.quick))
+    pg = _postgres_url()
+    if pg is None:
+        print("PostgreSQL not available: its figures are skipped", file=sys.stderr)
+    else:
+        url = _fresh_database(pg, "rongshu_bench_payments")
+        metrics.update(_run_child("postgres", {**base_env, "DATABASE_URL": url}, args.quick))
+        metrics["orders_per_s_8c_postgres"] = metrics["orders_per_s_postgres_8c"]
+    metrics["orders_per_s_1c_sqlite"] = metrics["orders_per_s_sqlite_1c"]
+    main_db = "postgres" if pg is not None else "sqlite"
+    metrics["p50_ms"] = metrics[f"p50_ms_{main_db}"]
+    metrics["p99_ms"] = metrics[f"p99_ms_{main_db}"]
+    metrics["latency_database"] = main_db
+    metrics["overhead_vs_ledger_ratio"] = (
+        metrics["ratio_postgres_8c"] if pg is not None else metrics["ratio_sqlite_1c"]
+    )
+    metrics["duplicates_applied"] = sum(
+        metrics[f"duplicates_applied_{db}"] for db in ("sqlite", "postgres") if pg or db == "sqlite"
+    )
+    metrics["wall_s"] = round(time.perf_counter() - started, 1)
+    report("payments", metrics, quick=args.quick)
+
+
+if __name__ == "__main__":
+    main()

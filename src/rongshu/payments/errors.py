@@ -1,0 +1,67 @@
+"""Payment errors: one stable snake_case code per refusal."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from rongshu.kernel.errors import Conflict, NotFound, PartnerUnavailable, RuleViolation
+
+
+class PaymentNotFound(NotFound):
+    code = "payment_not_found"
+    title = _("Payment not found.")
+
+
+class PayeeUnknown(RuleViolation):
+    code = "payee_unknown"
+    title = _("The payee account is unknown.")
+
+
+class PayeeNameMismatch(RuleViolation):
+    code = "payee_name_mismatch"
+    title = _("The payee name does not match the account.")
+
+
+class DebitAccountInvalid(RuleViolation):
+    code = "debit_account_invalid"
+    title = _("You cannot pay from this account.")
+
+
+class LimitExceeded(RuleViolation):
+    code = "limit_exceeded"
+    title = _("The amount is over your payment limit.")
+
+
+class InsufficientFunds(RuleViolation):
+    code = "insufficient_funds"
+    title = _("Insufficient funds.")
+
+
+class PaymentRefused(RuleViolation):
+    code = "payment_refused"
+    title = _("The payment was refused.")
+
+
+class PaymentCodeInvalid(RuleViolation):
+    code = "payment_code_invalid"
+    title = _("The payment code is expired, used or unknown.")
+
+
+class MerchantUnknown(RuleViolation):
+    code = "merchant_unknown"
+    title = _("This QR code does not belong to a merchant of ours.")
+
+
+class RefundRefused(RuleViolation):
+    code = "refund_refused"
+    title = _("The refund cannot be made.")
+
+
+class InvalidTransition(Conflict):
+    code = "payment_invalid_transition"
+    title = _("The payment is not in a state that allows this.")
+
+
+class ClearingDown(PartnerUnavailable):
+    code = "clearing_unavailable"
+    title = _("The interbank network is unavailable; try again later.")

@@ -1,0 +1,167 @@
+"""Payment limits (per transaction, daily, yearly by channel and authentication level) and
+fee schedules per rail.
+
+Defaults are below; a deployment overrides them with ``RONGSHU_PAYMENT_LIMITS`` /
+``RONGSHU_PAYMENT_FEES`` / ``RONGSHU_PAYMENT_STEP_UP_MINOR`` in settings. Daily and yearly
+usage is consumed with one conditional ``UPDATE … SET used = used + amount WHERE used + amount
+<= limit``: the database evaluates the condition on the row it locks, so concurrent payments
+can never pass a limit together (SQLite serialises writers; PostgreSQL re-checks the WHERE
+clause after waiting for the row lock).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from rongshu.kernel.money import Money
+from rongshu.payments.errors import LimitExceeded
+from rongshu.payments.models import LimitUsage
+
+PASSWORD = "password"  # noqa: S105 - an auth level name; signed in, no one-time code for this payment
+STEP_UP = "step_up"  # confirmed with an SMS one-time code
+CHANNELS = ("api", "web", "qr")
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_transaction: int  # minor units (CNY)
+    daily: int
+    yearly: int
+
+
+# (channel, authentication level) → limits in fen.
+DEFAULT_LIMITS: dict[tuple[str, str], Limits] = {
+    ("api", PASSWORD): Limits(5_000_00, 20_000_00, 1_000_000_00),
+    ("api", STEP_UP): Limits(500_000_00, 1_000_000_00, 20_000_000_00),
+    ("web", PASSWORD): Limits(5_000_00, 20_000_00, 1_000_000_00),
+    ("web", STEP_UP): Limits(500_000_00, 1_000_000_00, 20_000_000_00),
+    ("qr", PASSWORD): Limits(1_000_00, 5_000_00, 200_000_00),
+    ("qr", STEP_UP): Limits(5_000_00, 20_000_00, 500_000_00),
+}
+DEFAULT_STEP_UP_MINOR = 5_000_00  # above ¥5,000 a payment needs a one-time code
+
+
+@dataclass(frozen=True)
+class FeeTier:
+    up_to: int | None  # minor units, inclusive; None: no upper bound
+    fee: int
+
+
+# Fee schedule per rail (and interbank network): the first tier the amount fits.
+DEFAULT_FEES: dict[str, tuple[FeeTier, ...]] = {
+    "internal": (FeeTier(None, 0),),
+    "qr": (FeeTier(None, 0),),
+    "interbank:ibps": (FeeTier(5_000_00, 0), FeeTier(50_000_00, 2_00)),
+    "interbank:hvps": (
+        FeeTier(100_000_00, 5_00),
+        FeeTier(500_000_00, 10_00),
+        FeeTier(None, 50_00),
+    ),
+    "interbank:bulk": (FeeTier(None, 1_00),),
+}
+
+
+def step_up_threshold() -> int:
+    return int(getattr(settings, "RONGSHU_PAYMENT_STEP_UP_MINOR", DEFAULT_STEP_UP_MINOR))
+
+
+def limits_for(channel: str, auth_level: str) -> Limits:
+    table: dict[tuple[str, str], Limits] = {
+        **DEFAULT_LIMITS,
+        **getattr(settings, "RONGSHU_PAYMENT_LIMITS", {}),
+    }
+    return table[(channel, auth_level)]
+
+
+def fee_for(rail: str, amount: Money, network: str = "") -> Money:
+    key = f"{rail}:{network}" if network else rail
+    table = {**DEFAULT_FEES, **getattr(settings, "RONGSHU_PAYMENT_FEES", {})}
+    for tier in table.get(key, (FeeTier(None, 0),)):
+        if tier.up_to is None or amount.minor <= tier.up_to:
+            return Money(tier.fee, amount.currency)
+    return Money(0, amount.currency)
+
+
+def _row(customer_id: uuid.UUID, channel: str, period: str, day: dt.date, currency: str) -> int:
+    starts = day if period == "day" else day.replace(month=1, day=1)
+    found = (
+        LimitUsage.objects.filter(
+            customer_id=customer_id,
+            channel=channel,
+            period=period,
+            starts_on=starts,
+            currency=currency,
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return LimitUsage.objects.create(
+                customer_id=customer_id,
+                channel=channel,
+                period=period,
+                starts_on=starts,
+                currency=currency,
+            ).pk
+    except IntegrityError:  # a concurrent payment created it
+        return LimitUsage.objects.get(
+            customer_id=customer_id,
+            channel=channel,
+            period=period,
+            starts_on=starts,
+            currency=currency,
+        ).pk
+
+
+def do_consume_limits(
+    customer_id: uuid.UUID, channel: str, auth_level: str, amount: Money, day: dt.date
+) -> None:
+    """Check the per-transaction limit and consume daily and yearly usage atomically, or
+    raise :class:`LimitExceeded` (in the caller's transaction: a refusal leaves no usage)."""
+    limits = limits_for(channel, auth_level)
+    data = {"channel": channel, "auth_level": auth_level}
+    if amount.minor > limits.per_transaction:
+        raise LimitExceeded(
+            "The amount is over the per-transaction limit.",
+            data={**data, "limit": "per_transaction"},
+        )
+    for period, cap in (("day", limits.daily), ("year", limits.yearly)):
+        pk = _row(customer_id, channel, period, day, amount.currency)
+        updated = LimitUsage.objects.filter(pk=pk, used_minor__lte=cap - amount.minor).update(
+            used_minor=F("used_minor") + amount.minor
+        )
+        if updated != 1:
+            raise LimitExceeded(
+                f"The amount is over your {'daily' if period == 'day' else 'yearly'} limit.",
+                data={**data, "limit": "daily" if period == "day" else "yearly"},
+            )
+
+
+def do_release_limits(customer_id: uuid.UUID, channel: str, amount: Money, day: dt.date) -> None:
+    """Give usage back (a payment that was rejected or returned)."""
+    for period in ("day", "year"):
+        starts = day if period == "day" else day.replace(month=1, day=1)
+        LimitUsage.objects.filter(
+            customer_id=customer_id,
+            channel=channel,
+            period=period,
+            starts_on=starts,
+            currency=amount.currency,
+            used_minor__gte=amount.minor,
+        ).update(used_minor=F("used_minor") - amount.minor)
+
+
+def used_today(customer_id: uuid.UUID, channel: str, day: dt.date, currency: str = "CNY") -> int:
+    row = LimitUsage.objects.filter(
+        customer_id=customer_id, channel=channel, period="day", starts_on=day, currency=currency
+    ).first()
+    return row.used_minor if row else 0

@@ -1,0 +1,180 @@
+"""Payment orders and everything that explains them: state history, limit usage, payees,
+merchants, one-time payment codes and QR refunds. Balances live only in the ledger."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from rongshu.kernel.ids import new_id
+
+
+class PaymentOrder(models.Model):
+    CREATED = "created"
+    AUTHORIZED = "authorized"
+    HELD = "funds_held"
+    SUBMITTED = "submitted"
+    SETTLED = "settled"
+    REJECTED = "rejected"
+    RETURNED = "returned"
+    STATES = [
+        (CREATED, "created"),
+        (AUTHORIZED, "authorized"),
+        (HELD, "funds held"),
+        (SUBMITTED, "submitted"),
+        (SETTLED, "settled"),
+        (REJECTED, "rejected"),
+        (RETURNED, "returned"),
+    ]
+    RAILS = [("internal", "internal"), ("interbank", "interbank"), ("qr", "qr")]
+
+    public_id = models.UUIDField(default=new_id, unique=True, editable=False)
+    customer_id = models.UUIDField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=255, blank=True)
+    rail = models.CharField(max_length=10, choices=RAILS)
+    channel = models.CharField(max_length=10)
+    auth_level = models.CharField(max_length=10)
+    state = models.CharField(max_length=12, choices=STATES, default=CREATED)
+    debit_account_id = models.UUIDField()
+    debtor_name = models.CharField(max_length=140, blank=True)
+    amount_minor = models.BigIntegerField()
+    fee_minor = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3)
+    creditor_account_id = models.UUIDField(null=True, blank=True)  # ledger account (ours)
+    creditor_account_number = models.CharField(max_length=40, blank=True)
+    creditor_name = models.CharField(max_length=140, blank=True)
+    creditor_bank_code = models.CharField(max_length=20, blank=True)
+    network = models.CharField(max_length=10, blank=True)
+    merchant = models.ForeignKey(
+        "Merchant", models.PROTECT, null=True, blank=True, related_name="orders"
+    )
+    remittance_info = models.CharField(max_length=140, blank=True)
+    reason_code = models.CharField(max_length=60, blank=True)
+    hold_transfer_id = models.UUIDField(null=True, blank=True)
+    settle_transfer_id = models.UUIDField(null=True, blank=True)
+    fee_transfer_id = models.UUIDField(null=True, blank=True)
+    reversal_transfer_id = models.UUIDField(null=True, blank=True)
+    refunded_minor = models.BigIntegerField(default=0)
+    limits_released = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer_id", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="payments_order_unique_key",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount_minor__gt=0), name="payments_order_amount_positive"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer_id", "-created_at"]),
+            models.Index(fields=["state", "rail"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.rail} {self.state}"
+
+
+class PaymentStateChange(models.Model):
+    """One row per transition: the order's history (append-only)."""
+
+    order = models.ForeignKey(PaymentOrder, models.CASCADE, related_name="history")
+    from_state = models.CharField(max_length=12, blank=True)
+    to_state = models.CharField(max_length=12)
+    actor = models.CharField(max_length=120)
+    reason = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.from_state}→{self.to_state}"
+
+
+class LimitUsage(models.Model):
+    """How much a customer has paid on a channel in a period (day or year); updated with a
+    conditional UPDATE so concurrent payments can never pass the limit together."""
+
+    customer_id = models.UUIDField()
+    channel = models.CharField(max_length=10)
+    period = models.CharField(max_length=4)  # "day" | "year"
+    starts_on = models.DateField()
+    currency = models.CharField(max_length=3)
+    used_minor = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer_id", "channel", "period", "starts_on", "currency"],
+                name="payments_limit_usage_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.channel} {self.period} {self.starts_on}"
+
+
+class Payee(models.Model):
+    public_id = models.UUIDField(default=new_id, unique=True, editable=False)
+    customer_id = models.UUIDField(db_index=True)
+    name = models.CharField(max_length=140)
+    account_number = models.CharField(max_length=40, blank=True)
+    ledger_account_id = models.UUIDField(null=True, blank=True)
+    bank_code = models.CharField(max_length=20, blank=True)  # blank: one of ours
+    nickname = models.CharField(max_length=60, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Merchant(models.Model):
+    """A merchant holding an account with us (it receives QR payments there)."""
+
+    public_id = models.UUIDField(default=new_id, unique=True, editable=False)
+    merchant_code = models.CharField(max_length=25, unique=True)
+    name = models.CharField(max_length=25)
+    city = models.CharField(max_length=15)
+    mcc = models.CharField(max_length=4, default="5999")
+    ledger_account_id = models.UUIDField()
+    partner_client_id = models.CharField(max_length=80, blank=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PaymentCode(models.Model):
+    """A customer-presented one-time payment code: short expiry, single use."""
+
+    code = models.CharField(max_length=18, unique=True)
+    customer_id = models.UUIDField(db_index=True)
+    debit_account_id = models.UUIDField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    order = models.OneToOneField(
+        PaymentOrder, models.PROTECT, null=True, blank=True, related_name="payment_code"
+    )
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.code[:4] + "…"
+
+
+class Refund(models.Model):
+    public_id = models.UUIDField(default=new_id, unique=True, editable=False)
+    order = models.ForeignKey(PaymentOrder, models.PROTECT, related_name="refunds")
+    amount_minor = models.BigIntegerField()
+    transfer_id = models.UUIDField(unique=True)
+    actor = models.CharField(max_length=120)
+    reason = models.CharField(max_length=140, blank=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"refund {self.amount_minor} of {self.order_id}"

@@ -1,0 +1,154 @@
+"""The payments read side: orders as the principal may see them, payees, merchants, QR
+decoding, receipts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from rongshu.identity import services as identity
+from rongshu.identity.types import Action, Principal, PrincipalKind
+from rongshu.kernel.audit import do_audit
+from rongshu.kernel.money import Money, chinese_uppercase
+from rongshu.payments import qr
+from rongshu.payments.errors import PaymentNotFound
+from rongshu.payments.models import Merchant, Payee, PaymentOrder
+from rongshu.payments.projections import merchant_view, order_view, payee_view
+from rongshu.payments.types import DecodedQr, MerchantView, OrderView, PayeeView
+
+
+def access_order(principal: Principal, order_id: uuid.UUID | str) -> OrderView:
+    """One order with its history: its customer, or staff with ``payment.view`` (audited).
+    Anyone else gets "not found" (nothing disclosed)."""
+    try:
+        order_uuid = uuid.UUID(str(order_id))
+    except ValueError as exc:
+        raise PaymentNotFound() from exc
+    if principal.kind is PrincipalKind.STAFF:
+        identity.check_permission(principal, Action.PAYMENT_VIEW)
+    order = PaymentOrder.objects.select_related("merchant").filter(public_id=order_uuid).first()
+    if order is None:
+        raise PaymentNotFound()
+    if principal.kind is PrincipalKind.CUSTOMER:
+        if principal.customer_id is None or order.customer_id != principal.customer_id:
+            do_audit(
+                principal.principal_key,
+                "payments.access_denied",
+                object_type="payment_order",
+                object_id=str(order_uuid),
+            )
+            raise PaymentNotFound()
+    elif principal.kind is PrincipalKind.STAFF:
+        do_audit(
+            principal.principal_key,
+            "payments.order_viewed",
+            object_type="payment_order",
+            object_id=str(order_uuid),
+        )
+    else:
+        raise PaymentNotFound()
+    return order_view(order, history=True)
+
+
+def list_my_orders(principal: Principal, *, limit: int = 50) -> list[OrderView]:
+    if principal.kind is not PrincipalKind.CUSTOMER or principal.customer_id is None:
+        return []
+    rows = (
+        PaymentOrder.objects.select_related("merchant")
+        .filter(customer_id=principal.customer_id)
+        .order_by("-created_at", "-pk")[: max(1, min(limit, 200))]
+    )
+    return [order_view(o) for o in rows]
+
+
+@dataclass(frozen=True)
+class OrderSearch:
+    order_id: uuid.UUID | None = None
+    customer_id: uuid.UUID | None = None
+    state: str = ""
+    rail: str = ""
+    created_from: dt.date | None = None
+    created_to: dt.date | None = None
+    limit: int = 100
+
+
+def search_orders(principal: Principal, search: OrderSearch) -> list[OrderView]:
+    """Staff search (``payment.view``); every search is audited."""
+    identity.check_permission(principal, Action.PAYMENT_VIEW)
+    qs = PaymentOrder.objects.select_related("merchant").order_by("-created_at", "-pk")
+    if search.order_id:
+        qs = qs.filter(public_id=search.order_id)
+    if search.customer_id:
+        qs = qs.filter(customer_id=search.customer_id)
+    if search.state:
+        qs = qs.filter(state=search.state)
+    if search.rail:
+        qs = qs.filter(rail=search.rail)
+    if search.created_from:
+        qs = qs.filter(created_at__date__gte=search.created_from)
+    if search.created_to:
+        qs = qs.filter(created_at__date__lte=search.created_to)
+    do_audit(
+        principal.principal_key,
+        "payments.orders_searched",
+        object_type="payment_order",
+        data={
+            "order_id": str(search.order_id or ""),
+            "customer_id": str(search.customer_id or ""),
+            "state": search.state,
+            "rail": search.rail,
+        },
+    )
+    return [order_view(o) for o in qs[: max(1, min(search.limit, 500))]]
+
+
+def list_payees(principal: Principal) -> list[PayeeView]:
+    if principal.customer_id is None:
+        return []
+    return [
+        payee_view(p)
+        for p in Payee.objects.filter(customer_id=principal.customer_id).order_by("name", "pk")
+    ]
+
+
+def find_merchant(merchant_code: str) -> MerchantView | None:
+    merchant = Merchant.objects.filter(merchant_code=merchant_code).first()
+    return merchant_view(merchant) if merchant else None
+
+
+def decode_qr(payload: str) -> DecodedQr:
+    """Decode and verify a merchant QR (bad CRC: ``qr_bad_crc``) and say if it is ours."""
+    decoded = qr.decode(payload)
+    code = decoded.rongshu_merchant_id
+    merchant = Merchant.objects.filter(merchant_code=code).first() if code else None
+    currency = decoded.currency
+    amount = None
+    if decoded.amount is not None and currency is not None and len(currency) == 3:
+        amount = Money.parse(decoded.amount, currency)
+    return DecodedQr(
+        merchant_code=code,
+        merchant_name=merchant.name if merchant else decoded.merchant_name,
+        amount=amount,
+        currency=currency,
+        dynamic=decoded.is_dynamic,
+        reference=decoded.reference,
+        ours=merchant is not None,
+    )
+
+
+@dataclass(frozen=True)
+class Receipt:
+    order: OrderView
+    amount_uppercase: str
+    fee_uppercase: str
+    total: Money
+
+
+def get_receipt(principal: Principal, order_id: uuid.UUID | str) -> Receipt:
+    """What a receipt shows (the amount in 大写金额 for CNY)."""
+    order = access_order(principal, order_id)
+    total = order.amount + order.fee
+    upper = chinese_uppercase(order.amount) if order.amount.currency == "CNY" else ""
+    fee_upper = chinese_uppercase(order.fee) if order.fee.currency == "CNY" else ""
+    return Receipt(order=order, amount_uppercase=upper, fee_uppercase=fee_upper, total=total)

@@ -1,0 +1,87 @@
+"""Payments in headless Chromium: a customer signs in, transfers to another customer's account
+by its number, sees it settled in the history and opens the receipt; then pays a merchant's
+static QR code."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rongshu.ledger import services as ledger
+from rongshu.payments import services
+from rongshu.payments.models import PaymentOrder
+from tests.browser.conftest import screenshot
+from tests.payments.conftest import account_numbers, balance, give_number, make_payer
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+if not Path("/usr/bin/chromium").exists() and os.environ.get("RONGSHU_REQUIRE_BROWSER") != "1":
+    pytest.skip("Chromium is not installed at /usr/bin/chromium", allow_module_level=True)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures(account_numbers.__name__),
+]
+
+
+def sign_in(page: Any, phone: str, password: str, target: str) -> None:
+    page.goto(page.base_url + target)
+    assert "/signin/" in page.url  # sent to sign in first
+    page.fill("#signin input[name=phone]", phone)
+    page.fill("#signin input[name=password]", password)
+    with page.expect_navigation():
+        page.click("#signin button[type=submit]")
+    assert page.url.endswith(target)
+
+
+def test_transfer_history_receipt_and_merchant_qr(page: Any) -> None:
+    ledger.do_create_chart_of_accounts(["CNY"])  # an earlier transactional test may flush it
+    payer, payee = make_payer(name="张三"), make_payer(name="李四", balance=0)
+    number = give_number(payee, "6228480000000201")
+    shop = make_payer(name="小店", balance=0)
+    merchant = services.do_create_merchant(
+        merchant_code="M0200",
+        name="Banyan Tea",
+        city="Shenzhen",
+        ledger_account_id=shop.account.public_id,
+    )
+    sign_in(page, payer.customer.phone, payer.customer.password, "/me/payments/transfer/")
+
+    page.fill("#transfer-form input[name=account_number]", number)
+    page.fill("#transfer-form input[name=name]", "李四")
+    page.fill("#transfer-form input[name=amount]", "88.80")
+    page.fill("#transfer-form input[name=remittance_info]", "午餐")
+    screenshot(page, "payments-transfer")
+    with page.expect_navigation():
+        page.click("#transfer-form button[type=submit]")
+    assert page.locator("#order-state").get_attribute("data-state") == "settled"
+    assert balance(payee.account) == 88_80
+
+    page.click("nav.pay-nav a[href='/me/payments/']")
+    page.wait_for_url("**/me/payments/")
+    first = page.locator("#payment-history li").first
+    assert "李四" in first.inner_text()
+    assert first.locator("[data-state]").get_attribute("data-state") == "settled"
+    with page.expect_navigation():
+        first.locator("a").click()
+    with page.expect_navigation():
+        page.click("#open-receipt")
+    assert page.locator("#receipt-uppercase").inner_text() == "捌拾捌元捌角整"
+    screenshot(page, "payments-receipt")
+
+    page.goto(page.base_url + "/me/payments/qr/")
+    page.fill("#qr-decode textarea[name=payload]", merchant.static_payload)
+    with page.expect_navigation():
+        page.click("#qr-decode button[type=submit]")
+    assert page.locator("#qr-merchant-name").inner_text() == "Banyan Tea"
+    page.fill("#qr-confirm input[name=amount]", "16.00")
+    screenshot(page, "payments-qr-confirm")
+    with page.expect_navigation():
+        page.click("#qr-confirm button[type=submit]")
+    assert page.locator("#order-state").get_attribute("data-state") == "settled"
+    assert balance(shop.account) == 16_00
+    assert PaymentOrder.objects.filter(rail="qr", state="settled").count() == 1
