@@ -9,11 +9,14 @@ figures.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
 import platform
+import re
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -91,3 +94,40 @@ def report(name: str, metrics: dict[str, Any], *, quick: bool) -> Path:
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     print(f"\nwrote {path.relative_to(ROOT)}")
     return path
+
+
+# ------------------------------------------------------------------ per-database child runs
+def run_child(script: str, backend: str, env: dict[str, str], quick: bool) -> dict[str, Any]:
+    """Run ``script --child BACKEND [--quick]`` in a fresh process; it prints one line
+    ``METRICS {json}`` with its figures."""
+    command = [sys.executable, script, "--child", backend] + (["--quick"] if quick else [])
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(done.stdout[-4000:], done.stderr[-4000:], file=sys.stderr)
+        raise RuntimeError(f"the {backend} benchmark failed")
+    line = [x for x in done.stdout.splitlines() if x.startswith("METRICS ")][-1]
+    return dict(json.loads(line[len("METRICS ") :]))
+
+
+def postgres_url() -> str | None:
+    """``DATABASE_URL`` when it names PostgreSQL, else a throwaway server from scripts/pg.sh
+    (None when none can start: the caller skips its PostgreSQL figures)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
+        return url
+    with contextlib.suppress(OSError, subprocess.CalledProcessError):
+        out = subprocess.run(
+            [str(ROOT / "scripts" / "pg.sh")], capture_output=True, text=True, check=True
+        )
+        return out.stdout.strip().splitlines()[-1]
+    return None
+
+
+def fresh_database(url: str, name: str) -> str:
+    """Drop and create database ``name`` on the server of ``url``; returns its URL."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return re.sub(r"/[^/]*$", f"/{name}", url)

@@ -20,7 +20,6 @@ deployment with a separate dispatcher); each transfer still writes its outbox ro
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import random
@@ -35,7 +34,15 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import ROOT, parse_args, percentile, report, setup_django
+from _harness import (
+    fresh_database,
+    parse_args,
+    percentile,
+    postgres_url,
+    report,
+    run_child,
+    setup_django,
+)
 
 PGBIN = Path("/usr/lib/postgresql/15/bin")
 BATCH = 8190
@@ -185,41 +192,10 @@ def _count_transfers() -> int:
 
 
 # ====================================================================== parent: orchestration
-def _run_child(backend: str, env: dict[str, str], quick: bool) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--child", backend] + (["--quick"] if quick else [])
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        print(done.stdout[-4000:], done.stderr[-4000:], file=sys.stderr)
-        raise RuntimeError(f"the {backend} benchmark failed")
-    line = [x for x in done.stdout.splitlines() if x.startswith("METRICS ")][-1]
-    return dict(json.loads(line[len("METRICS ") :]))
-
-
-def _postgres_url() -> str | None:
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        return url
-    with contextlib.suppress(OSError, subprocess.CalledProcessError):
-        out = subprocess.run(
-            [str(ROOT / "scripts" / "pg.sh")], capture_output=True, text=True, check=True
-        )
-        return out.stdout.strip().splitlines()[-1]
-    return None
-
-
-def _fresh_database(url: str, name: str) -> str:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return re.sub(r"/[^/]*$", f"/{name}", url)
-
-
 def _pgbench(url: str, seconds: int) -> float | None:
     if not (PGBIN / "pgbench").exists():
         return None
-    bench_url = _fresh_database(url, "rongshu_pgbench")
+    bench_url = fresh_database(url, "rongshu_pgbench")
     subprocess.run([str(PGBIN / "pgbench"), "-i", "-q", bench_url], capture_output=True, check=True)
     done = subprocess.run(
         [str(PGBIN / "pgbench"), "-c", "8", "-j", "8", "-T", str(seconds), bench_url],
@@ -251,13 +227,15 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory(prefix="rongshu-bench-ledger-") as tmp:
         env = {**base_env, "RONGSHU_DATA_DIR": tmp}
-        metrics.update(_run_child("sqlite", env, args.quick))
-    pg = _postgres_url()
+        metrics.update(run_child(__file__, "sqlite", env, args.quick))
+    pg = postgres_url()
     if pg is None:
         print("PostgreSQL not available: its figures are skipped", file=sys.stderr)
     else:
-        url = _fresh_database(pg, "rongshu_bench_ledger")
-        metrics.update(_run_child("postgres", {**base_env, "DATABASE_URL": url}, args.quick))
+        url = fresh_database(pg, "rongshu_bench_ledger")
+        metrics.update(
+            run_child(__file__, "postgres", {**base_env, "DATABASE_URL": url}, args.quick)
+        )
         tps = _pgbench(pg, 5 if args.quick else 30)
         if tps is not None:
             metrics["pgbench_tps_8c"] = round(tps, 1)

@@ -28,13 +28,10 @@ same loop with one ``ledger.do_create_transfers`` per transaction between the sa
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import random
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,7 +40,15 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import ROOT, parse_args, percentile, report, setup_django
+from _harness import (
+    fresh_database,
+    parse_args,
+    percentile,
+    postgres_url,
+    report,
+    run_child,
+    setup_django,
+)
 
 CLIENTS = 8
 PAYERS_PER_CLIENT = 25
@@ -226,37 +231,6 @@ def _child(backend: str, quick: bool) -> dict[str, Any]:
 
 
 # ====================================================================== parent: orchestration
-def _run_child(backend: str, env: dict[str, str], quick: bool) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--child", backend] + (["--quick"] if quick else [])
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        print(done.stdout[-4000:], done.stderr[-4000:], file=sys.stderr)
-        raise RuntimeError(f"the {backend} benchmark failed")
-    line = [x for x in done.stdout.splitlines() if x.startswith("METRICS ")][-1]
-    return dict(json.loads(line[len("METRICS ") :]))
-
-
-def _postgres_url() -> str | None:
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        return url
-    with contextlib.suppress(OSError, subprocess.CalledProcessError):
-        out = subprocess.run(
-            [str(ROOT / "scripts" / "pg.sh")], capture_output=True, text=True, check=True
-        )
-        return out.stdout.strip().splitlines()[-1]
-    return None
-
-
-def _fresh_database(url: str, name: str) -> str:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return re.sub(r"/[^/]*$", f"/{name}", url)
-
-
 def main() -> None:
     if "--child" in sys.argv:
         backend = sys.argv[sys.argv.index("--child") + 1]
@@ -276,13 +250,15 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory(prefix="rongshu-bench-payments-") as tmp:
         env = {**base_env, "RONGSHU_DATA_DIR": tmp}
-        metrics.update(_run_child("sqlite", env, args.quick))
-    pg = _postgres_url()
+        metrics.update(run_child(__file__, "sqlite", env, args.quick))
+    pg = postgres_url()
     if pg is None:
         print("PostgreSQL not available: its figures are skipped", file=sys.stderr)
     else:
-        url = _fresh_database(pg, "rongshu_bench_payments")
-        metrics.update(_run_child("postgres", {**base_env, "DATABASE_URL": url}, args.quick))
+        url = fresh_database(pg, "rongshu_bench_payments")
+        metrics.update(
+            run_child(__file__, "postgres", {**base_env, "DATABASE_URL": url}, args.quick)
+        )
         metrics["orders_per_s_8c_postgres"] = metrics["orders_per_s_postgres_8c"]
     metrics["orders_per_s_1c_sqlite"] = metrics["orders_per_s_sqlite_1c"]
     main_db = "postgres" if pg is not None else "sqlite"

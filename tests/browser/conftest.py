@@ -47,7 +47,7 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
     context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
     context.set_default_timeout(15_000)
     tab = context.new_page()
-    tab.base_url = live_server.url  # type: ignore[attr-defined]
+    tab.base_url = live_server.url
     yield tab
     context.close()
 
