@@ -116,3 +116,37 @@ def test_commands(capsys: pytest.CaptureFixture[str]) -> None:
             call_command("outbox", "retry")
         with pytest.raises(CommandError):
             call_command("outbox", "retry", str(event.event_id))  # pending, not dead
+
+
+def test_record_events_inserts_several_in_one_statement_and_dispatches_after_commit() -> None:
+    from django.db import IntegrityError, connection
+    from django.test.utils import CaptureQueriesContext
+
+    seen: list[dict[str, object]] = []
+    outbox.handles("test.ThingHappened", name="collector")(lambda e: seen.append(e.payload))
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as captured:
+            rows = outbox.record_events(
+                [(ThingHappened("t1", 5), "thing:t1"), (ThingHappened("t2", 6), None)]
+            )
+        assert len(captured) == 1  # one INSERT: no read, no savepoint
+        assert [r.pk is not None for r in rows] == [True, True]
+        assert seen == []  # nothing leaves before commit
+    assert sorted(seen, key=str) == [
+        {"thing_id": "t1", "amount": 5},
+        {"thing_id": "t2", "amount": 6},
+    ]
+    assert set(OutboxEvent.objects.values_list("state", flat=True)) == {OutboxEvent.DELIVERED}
+    assert outbox.record_events([]) == []
+
+    # a key already there is refused (the caller's transaction rolls back), never recorded twice
+    with pytest.raises(IntegrityError), transaction.atomic():
+        outbox.record_events([(ThingHappened("t3", 7), None), (ThingHappened("t1", 5), "thing:t1")])
+    assert OutboxEvent.objects.count() == 2
+
+    @dataclasses.dataclass(frozen=True)
+    class Nameless(outbox.DomainEvent):
+        x: int
+
+    with pytest.raises(ValueError):
+        outbox.record_events([(Nameless(1), None)])

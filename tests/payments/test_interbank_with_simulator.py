@@ -70,8 +70,11 @@ def test_orders_end_settled_or_returned_and_reconcile(
         payer = make_payer(balance=200_000_00)
         start = balance(payer.account)
         orders = [_pay(payer, *PAYEES[i % 2], amount=f"{100 + i}.00") for i in range(12)]
-    # late returns and timed-out answers arrive hours later (the simulator's defaults)
-    _drain(WORKDAY_10AM + dt.timedelta(hours=6))
+    # Late returns and timed-out answers arrive hours later (the simulator's defaults). As at
+    # end of day, inbound messages are processed up to the moment of reconciliation: a return
+    # the network has booked by then has also reached us.
+    close = WORKDAY_10AM + dt.timedelta(hours=7)
+    _drain(close)
 
     final = {o.state for o in PaymentOrder.objects.filter(public_id__in=orders)}
     assert final <= {"settled", "rejected", "returned"}, final
@@ -81,7 +84,8 @@ def test_orders_end_settled_or_returned_and_reconcile(
     )
     assert balance(payer.account) == start - spent
     assert ledger_queries.get_trial_balance("CNY").balanced
-    with clock.frozen_time(WORKDAY_10AM + dt.timedelta(hours=7)):
+    with clock.frozen_time(close):
+        process_inbound()
         report = do_reconcile("ibps", WORKDAY_10AM.date())
     assert report.clean, report.breaks
     settled = PaymentOrder.objects.filter(public_id__in=orders, state="settled").count()

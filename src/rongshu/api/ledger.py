@@ -1,7 +1,9 @@
-"""Ledger endpoints: batches of transfers, accounts, statements (JSON and CSV), trial balance.
+"""Ledger endpoints: batches of transfers, accounts, statements (JSON and CSV), trial balance,
+and account status (freeze, four-eyes unfreeze, close).
 
 Staff only: a bearer token or web session of a staff member whose role allows
-``ledger.view`` (reads) or ``ledger.post`` (transfers); denials are audited by identity.
+``ledger.view`` (reads), ``ledger.post`` (transfers), ``account.freeze`` (freeze, close) or
+``account.unfreeze`` (request an unfreeze); denials are audited by identity.
 """
 
 from __future__ import annotations
@@ -14,18 +16,26 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
 from rongshu.api.auth import principal, principal_auth
 from rongshu.api.base import command
-from rongshu.identity.services import check_permission
+from rongshu.identity.services import check_permission, do_request_approval
 from rongshu.identity.types import Action
 from rongshu.kernel.money import MoneyError, format_minor, parse_minor
 from rongshu.ledger import queries
-from rongshu.ledger.errors import BatchTooLarge
-from rongshu.ledger.services import do_create_transfers
-from rongshu.ledger.types import MAX_BATCH, AccountView, StatementLine, TransferIn, TransferOut
+from rongshu.ledger.errors import AccountStatusInvalid, BatchTooLarge
+from rongshu.ledger.services import do_close_account, do_create_transfers, do_freeze_account
+from rongshu.ledger.types import (
+    ACCOUNT_OBJECT_TYPE,
+    FROZEN_STATUSES,
+    MAX_BATCH,
+    AccountView,
+    StatementLine,
+    TransferIn,
+    TransferOut,
+)
 
 router = Router(tags=["ledger"], auth=principal_auth)
 
@@ -129,6 +139,26 @@ class StatementSchema(Schema):
     closing_balance: str
     lines: list[StatementLineSchema]
     next_cursor: int | None
+
+
+class FreezeIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    mode: Literal["debit", "full"] = Field(
+        description="debit: no debits (credits still arrive); full: neither debits nor credits."
+    )
+    reason: str = Field(max_length=200, pattern=r"\S", description="E.g. the court order.")
+
+
+class ReasonIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(max_length=200, pattern=r"\S", description="Not blank.")
+
+
+class UnfreezeRequestedSchema(Schema):
+    approval_id: uuid.UUID
+    action: str
+    account_id: uuid.UUID
+    state: str = Field(description="pending: a second staff member with the right decides.")
 
 
 class TrialBalanceRowSchema(Schema):
@@ -266,6 +296,80 @@ def create_transfers(request: HttpRequest, payload: TransferBatchIn) -> Transfer
 @router.get("/accounts/{account_id}", response=AccountSchema, summary="An account and balances")
 def get_account(request: HttpRequest, account_id: uuid.UUID) -> AccountSchema:
     _allow(request, Action.LEDGER_VIEW)
+    return _account(queries.get_account(account_id))
+
+
+@router.post(
+    "/accounts/{account_id}/freeze",
+    response=AccountSchema,
+    summary="Freeze an account (debits only, or fully)",
+)
+@command()
+def freeze_account(request: HttpRequest, account_id: uuid.UUID, payload: FreezeIn) -> AccountSchema:
+    """``debit`` blocks debits (credits still arrive), ``full`` blocks both; an account already
+    in that status, or closed, answers 409 ``account_status_invalid``. Audited."""
+    _allow(request, Action.ACCOUNT_FREEZE)
+    do_freeze_account(
+        account_id,
+        actor=principal(request).principal_key,
+        reason=payload.reason.strip(),
+        debits_only=payload.mode == "debit",
+    )
+    return _account(queries.get_account(account_id))
+
+
+@router.post(
+    "/accounts/{account_id}/unfreeze",
+    response={202: UnfreezeRequestedSchema},
+    summary="Request an unfreeze (four-eyes: another staff member approves)",
+)
+@command()
+def unfreeze_account(
+    request: HttpRequest, account_id: uuid.UUID, payload: ReasonIn
+) -> Status[UnfreezeRequestedSchema]:
+    """Opens an ``account.unfreeze`` approval (``/identity/approvals``); the account is unfrozen
+    when a second staff member who may decide (branch manager, risk officer) approves it.
+    An account that is not frozen answers 409 ``account_status_invalid``."""
+    _allow(request, Action.ACCOUNT_UNFREEZE)
+    approval = _request_unfreeze(request, account_id, payload.reason.strip())
+    return Status(
+        202,
+        UnfreezeRequestedSchema(
+            approval_id=approval.public_id,
+            action=approval.action,
+            account_id=account_id,
+            state=approval.state,
+        ),
+    )
+
+
+def _request_unfreeze(request: HttpRequest, account_id: uuid.UUID, reason: str) -> Any:
+    view = queries.get_account(account_id)  # 404 for an unknown account
+    if view.status not in FROZEN_STATUSES:
+        raise AccountStatusInvalid(f"The account is {view.status}; only a frozen one is unfrozen.")
+    return do_request_approval(
+        principal(request),
+        Action.ACCOUNT_UNFREEZE,
+        object_type=ACCOUNT_OBJECT_TYPE,
+        object_id=str(account_id),
+        payload={"reason": reason, "from_status": view.status},
+        reason=reason,
+    )
+
+
+@router.post(
+    "/accounts/{account_id}/close",
+    response=AccountSchema,
+    summary="Close an account (zero balance, no holds)",
+)
+@command()
+def close_account(request: HttpRequest, account_id: uuid.UUID, payload: ReasonIn) -> AccountSchema:
+    """Only an open account with a zero posted balance and no holds closes: otherwise 422
+    ``account_balance_not_zero`` or 409 ``account_status_invalid``. Audited; irreversible."""
+    _allow(request, Action.ACCOUNT_FREEZE)
+    do_close_account(
+        account_id, actor=principal(request).principal_key, reason=payload.reason.strip()
+    )
     return _account(queries.get_account(account_id))
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from django.conf import settings
@@ -90,6 +90,42 @@ def record_event(event: DomainEvent, *, dedupe_key: str | None = None) -> Outbox
     if settings.OUTBOX_DISPATCH_ON_COMMIT:
         transaction.on_commit(lambda: dispatch_pending(event_ids=[row.pk]))
     return row
+
+
+def record_events(items: Sequence[tuple[DomainEvent, str | None]]) -> list[OutboxEvent]:
+    """Store several ``(event, dedupe_key)`` of one command with a single INSERT in the current
+    transaction; dispatch happens after commit.
+
+    For events that are new by construction (keyed by a row this transaction has just
+    inserted under its own unique constraint): there is no read first and no savepoint, so a
+    ``dedupe_key`` already present raises ``IntegrityError`` and the caller's transaction
+    rolls back. A command that may be retried records with :func:`record_event` instead.
+    """
+    for event, _key in items:
+        if not event.event_type:
+            raise ValueError(f"{type(event).__name__} has no event_type")
+    if not items:
+        return []
+    now = clock.now()
+    rows = OutboxEvent.objects.bulk_create(
+        [
+            OutboxEvent(
+                event_type=event.event_type,
+                payload=event.payload(),
+                dedupe_key=key,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for event, key in items
+        ]
+    )
+    if settings.OUTBOX_DISPATCH_ON_COMMIT:
+        ids = [row.pk for row in rows if row.pk is not None]
+        if len(ids) == len(rows):
+            transaction.on_commit(lambda: dispatch_pending(event_ids=ids))
+        else:  # a backend that does not return the new ids: deliver what is due
+            transaction.on_commit(lambda: dispatch_pending())
+    return rows
 
 
 def backoff(attempts: int) -> dt.timedelta:

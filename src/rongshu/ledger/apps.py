@@ -8,5 +8,6 @@ class LedgerConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Register the ledger's end-of-day jobs (hold expiry, snapshots, interest).
-        from rongshu.ledger import jobs  # noqa: F401
+        # Register the ledger's end-of-day jobs (hold expiry, snapshots, interest) and its
+        # outbox handlers (an approved four-eyes unfreeze).
+        from rongshu.ledger import handlers, jobs  # noqa: F401

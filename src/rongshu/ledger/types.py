@@ -9,6 +9,14 @@ from typing import Any
 
 MAX_BATCH = 8190
 
+# Account statuses (``Account.status``) and the names a four-eyes unfreeze travels under: the
+# approval's action (identity's ``Action.ACCOUNT_UNFREEZE``) and object type.
+STATUS_OPEN = "open"
+STATUS_CLOSED = "closed"
+FROZEN_STATUSES = frozenset({"debit_frozen", "frozen"})
+UNFREEZE_ACTION = "account.unfreeze"
+ACCOUNT_OBJECT_TYPE = "ledger.account"
+
 
 @dataclass(frozen=True)
 class TransferIn:

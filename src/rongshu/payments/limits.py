@@ -135,10 +135,22 @@ def do_consume_limits(
             data={**data, "limit": "per_transaction"},
         )
     for period, cap in (("day", limits.daily), ("year", limits.yearly)):
-        pk = _row(customer_id, channel, period, day, amount.currency)
-        updated = LimitUsage.objects.filter(pk=pk, used_minor__lte=cap - amount.minor).update(
-            used_minor=F("used_minor") + amount.minor
+        starts = day if period == "day" else day.replace(month=1, day=1)
+        # One conditional UPDATE on the row's natural key (no look-up of its id first); only
+        # when nothing matched — the period's first payment, or a refusal — is the row looked
+        # up (created if missing) and the UPDATE tried once more.
+        room = LimitUsage.objects.filter(
+            customer_id=customer_id,
+            channel=channel,
+            period=period,
+            starts_on=starts,
+            currency=amount.currency,
+            used_minor__lte=cap - amount.minor,
         )
+        updated = room.update(used_minor=F("used_minor") + amount.minor)
+        if updated == 0:
+            _row(customer_id, channel, period, day, amount.currency)
+            updated = room.update(used_minor=F("used_minor") + amount.minor)
         if updated != 1:
             raise LimitExceeded(
                 f"The amount is over your {'daily' if period == 'day' else 'yearly'} limit.",

@@ -34,7 +34,7 @@ from rongshu.kernel import clock
 from rongshu.kernel.audit import do_audit
 from rongshu.kernel.errors import InvalidInput, PermissionDenied
 from rongshu.kernel.money import Money
-from rongshu.kernel.outbox import record_event
+from rongshu.kernel.outbox import record_event, record_events
 from rongshu.ledger import queries as ledger_queries
 from rongshu.ledger import services as ledger
 from rongshu.ledger.types import TransferIn, TransferResult
@@ -226,10 +226,12 @@ def _new_order(
     channel: str,
     auth_level: str,
     key: str,
-    actor: str,
+    **fields: Any,
 ) -> PaymentOrder:
+    """The order in memory (not yet saved); its ``public_id`` is already drawn, so the ledger
+    transfer ids derived from it are known before anything is written."""
     now = clock.now()
-    order = PaymentOrder.objects.create(
+    return PaymentOrder(
         customer_id=customer_id,
         idempotency_key=key,
         rail=rail,
@@ -244,37 +246,81 @@ def _new_order(
         remittance_info=request.remittance_info[:140],
         created_at=now,
         updated_at=now,
+        **fields,
     )
-    PaymentStateChange.objects.create(
-        order=order, from_state="", to_state=PaymentOrder.CREATED, actor=actor, at=now
-    )
-    record_event(
-        EVENTS["created"](
-            order_id=str(order.public_id),
-            customer_id=str(customer_id),
-            rail=rail,
-            amount_minor=order.amount_minor,
-            currency=order.currency,
-            state=PaymentOrder.CREATED,
-        ),
-        dedupe_key=f"payments:{order.public_id}:created",
-    )
-    return order
 
 
-def _authorize(order: PaymentOrder, actor: str, check: PaymentCheck) -> None:
-    """Limits (atomic), registered rules, then ``authorized``."""
+def _carry_out(
+    order: PaymentOrder,
+    actor: str,
+    check: PaymentCheck,
+    final_state: str,
+    transfers: list[TransferIn],
+) -> None:
+    """Create ``order`` and carry it synchronously to ``final_state`` (``settled`` or
+    ``funds_held``), all in the caller's transaction.
+
+    The order row is inserted first, already in its final state: its unique idempotency key
+    is what makes a concurrent duplicate wait here and then replay the winner's order, before
+    it consumes limits or moves money. Any refusal after it (a limit, a payment rule, the
+    ledger) raises and rolls the whole order back, so no other transaction ever sees a row
+    whose money did not move. Then, in this order: limits (conditional UPDATEs, atomic), the
+    registered payment rules, the ledger transfers (funds move only after every rule passed),
+    and last the order's history (``created → authorized → final``, one INSERT) and its
+    events (one INSERT; keyed by the new order's id, so they cannot exist already).
+    """
     assert order.customer_id is not None
-    amount = Money(order.amount_minor, order.currency)
+    now = order.created_at
+    order.state = final_state
+    order.updated_at = now
+    if final_state == PaymentOrder.SETTLED:
+        order.settled_at = now
+    order.save(force_insert=True)
     limits.do_consume_limits(
-        order.customer_id, order.channel, order.auth_level, amount, clock.local_today()
+        order.customer_id,
+        order.channel,
+        order.auth_level,
+        Money(order.amount_minor, order.currency),
+        clock.local_today(),
     )
     check_payment_rules(check)
-    _transition(order, PaymentOrder.AUTHORIZED, actor, order.auth_level)
+    _apply(transfers)
+    path = [
+        ("", PaymentOrder.CREATED, ""),
+        (PaymentOrder.CREATED, PaymentOrder.AUTHORIZED, order.auth_level),
+        (PaymentOrder.AUTHORIZED, final_state, ""),
+    ]
+    PaymentStateChange.objects.bulk_create(
+        [
+            PaymentStateChange(
+                order=order, from_state=src, to_state=dst, actor=actor, reason=why, at=now
+            )
+            for src, dst, why in path
+        ]
+    )
+    record_events(
+        [
+            (
+                event(
+                    order_id=str(order.public_id),
+                    customer_id=str(order.customer_id),
+                    rail=order.rail,
+                    amount_minor=order.amount_minor,
+                    currency=order.currency,
+                    state=dst,
+                    reason_code=order.reason_code or None,
+                ),
+                f"payments:{order.public_id}:{dst}",
+            )
+            for _src, dst, _why in path
+            if (event := EVENTS.get(dst)) is not None
+        ]
+    )
 
 
-def _post_internal(order: PaymentOrder, actor: str) -> None:
-    """Post an internal or QR payment (and its fee, linked) and settle the order."""
+def _internal_transfers(order: PaymentOrder) -> list[TransferIn]:
+    """The ledger transfers of an internal or QR payment (and its fee, linked); sets the
+    order's fee and transfer ids."""
     assert order.creditor_account_id is not None
     amount = Money(order.amount_minor, order.currency)
     fee = limits.fee_for(order.rail, amount)
@@ -311,9 +357,8 @@ def _post_internal(order: PaymentOrder, actor: str) -> None:
             )
         )
         order.fee_transfer_id = transfer_id(order, "fee")
-    _apply(_chain(order, steps))
     order.settle_transfer_id = transfer_id(order, "settle")
-    _transition(order, PaymentOrder.SETTLED, actor)
+    return _chain(order, steps)
 
 
 def _existing(customer_id: uuid.UUID, key: str, request: PaymentRequest) -> PaymentOrder | None:
@@ -399,11 +444,10 @@ def do_create_payment(
                 channel=channel,
                 auth_level=auth_level,
                 key=idempotency_key,
-                actor=actor,
+                creditor_account_id=creditor_id,
+                network=network,
+                debtor_name=principal.display_name[:140],
             )
-            order.creditor_account_id = creditor_id
-            order.network = network
-            order.debtor_name = principal.display_name[:140]
             check = PaymentCheck(
                 customer_id=customer_id,
                 debit_account_id=request.debit_account_id,
@@ -414,11 +458,10 @@ def do_create_payment(
                 counterparty_account_number=request.payee_account_number or None,
                 at=clock.now(),
             )
-            _authorize(order, actor, check)
             if interbank_payment:
-                _hold_interbank(order, actor)
+                _carry_out(order, actor, check, PaymentOrder.HELD, _hold_transfers(order))
             else:
-                _post_internal(order, actor)
+                _carry_out(order, actor, check, PaymentOrder.SETTLED, _internal_transfers(order))
             return order_view(order)
     except IntegrityError:
         # A concurrent submission with the same key inserted its order first (the unique
@@ -429,7 +472,9 @@ def do_create_payment(
         return order_view(replayed)
 
 
-def _hold_interbank(order: PaymentOrder, actor: str) -> None:
+def _hold_transfers(order: PaymentOrder) -> list[TransferIn]:
+    """The pending ledger transfers that hold an interbank payment (and its fee, linked) for
+    the network's settlement account; sets the order's fee and transfer ids."""
     assert order.creditor_account_id is not None
     amount = Money(order.amount_minor, order.currency)
     fee = limits.fee_for("interbank", amount, order.network)
@@ -468,9 +513,8 @@ def _hold_interbank(order: PaymentOrder, actor: str) -> None:
             )
         )
         order.fee_transfer_id = transfer_id(order, "fee-hold")
-    _apply(_chain(order, steps))
     order.hold_transfer_id = transfer_id(order, "hold")
-    _transition(order, PaymentOrder.HELD, actor)
+    return _chain(order, steps)
 
 
 def _resolve_holds(order: PaymentOrder, kind: str) -> None:
@@ -838,10 +882,9 @@ def _qr_order(
         channel=channel,
         auth_level=auth_level,
         key=key,
-        actor=actor,
+        merchant=merchant,
+        creditor_account_id=merchant.ledger_account_id,
     )
-    order.merchant = merchant
-    order.creditor_account_id = merchant.ledger_account_id
     check = PaymentCheck(
         customer_id=customer_id,
         debit_account_id=request.debit_account_id,
@@ -852,8 +895,7 @@ def _qr_order(
         counterparty_account_number=None,
         at=clock.now(),
     )
-    _authorize(order, actor, check)
-    _post_internal(order, actor)
+    _carry_out(order, actor, check, PaymentOrder.SETTLED, _internal_transfers(order))
     return order
 
 

@@ -1,0 +1,56 @@
+"""The statement budget of an internal payment (the hot path of bench/payments.py): a change
+that adds round trips to every order shows up here before it shows up in the benchmark."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from rongshu.kernel.models import OutboxEvent
+from rongshu.payments import services
+from rongshu.payments.models import LimitUsage, PaymentOrder, PaymentStateChange
+from rongshu.payments.types import PaymentRequest
+from tests.payments.conftest import balance, cny, make_payer
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_internal_payment_stays_within_its_statement_budget() -> None:
+    payer, payee = make_payer(), make_payer(name="李四", balance=0)
+    req = PaymentRequest(
+        payer.account.public_id, cny("1.00"), payee_ledger_account_id=payee.account.public_id
+    )
+    services.do_create_payment(payer.principal, req, idempotency_key="warm")  # limit rows exist
+    req = PaymentRequest(
+        payer.account.public_id, cny("2.00"), payee_ledger_account_id=payee.account.public_id
+    )
+    with CaptureQueriesContext(connection) as captured:
+        view = services.do_create_payment(payer.principal, req, idempotency_key="counted")
+    if os.environ.get("RONGSHU_SHOW_QUERIES"):
+        for q in captured.captured_queries:
+            print(q["sql"][:200])
+    print(f"\nstatements for one internal payment: {len(captured)}")
+    assert view.state == "settled"
+    assert balance(payee.account) == 3_00
+    order = PaymentOrder.objects.get(public_id=view.order_id)
+    assert [c.to_state for c in order.history.all()] == ["created", "authorized", "settled"]
+    events = OutboxEvent.objects.filter(payload__order_id=str(view.order_id))
+    assert sorted(events.values_list("event_type", flat=True)) == [
+        "payments.PaymentCreated",
+        "payments.PaymentSettled",
+    ]
+    assert set(LimitUsage.objects.values_list("used_minor", flat=True)) == {3_00}
+    assert PaymentStateChange.objects.filter(order=order).count() == 3
+    # ours: the idempotency read, the order INSERT, one conditional UPDATE per limit row, one
+    # INSERT of the three history rows (was 16 before the single-insert rework)
+    ours = [q["sql"] for q in captured.captured_queries if '"payments_' in q["sql"]]
+    assert len(ours) == 5, ours
+    # the order's own outbox events: one INSERT, no de-duplication read, no savepoint
+    event_reads = [
+        q for q in captured.captured_queries if q["sql"].startswith('SELECT "kernel_outboxevent"')
+    ]
+    assert event_reads == []
+    assert len(captured) <= 25  # 36 before; the rest is the ledger and the accounts rule
