@@ -160,6 +160,22 @@ def test_freeze_then_unfreeze_needs_step_up() -> None:
         services.do_unfreeze_my_account(c.principal, account.public_id)
 
 
+def test_customer_can_clear_own_freeze_after_staff_lifted_the_ledger_freeze() -> None:
+    c = customer()
+    account = open_type2(c)
+    services.do_freeze_my_account(c.principal, account.public_id)
+    ledger.do_unfreeze_account(account.ledger_account_id, actor="staff:test", reason="approved")
+    assert ledger_queries.get_account(account.ledger_account_id).status == "open"
+    assert queries.get_account_summary(c.principal, account.public_id).status == "frozen"
+    info = identity.do_start_step_up(c.principal, services.UNFREEZE_ACTION)
+    code = identity.latest_code(c.fixture.phone)
+    assert code is not None
+    identity.do_verify_step_up(c.principal, str(info.challenge_id), code)
+    services.do_unfreeze_my_account(c.principal, account.public_id)  # no ledger error
+    assert queries.get_account_summary(c.principal, account.public_id).status == "open"
+    assert ledger_queries.get_account(account.ledger_account_id).status == "open"
+
+
 def test_statement_search_filter_and_csv() -> None:
     c = customer()
     account = open_type2(c)

@@ -301,11 +301,14 @@ def do_unfreeze_my_account(principal: Principal, account_id: uuid.UUID) -> Custo
         if not account.self_frozen:
             raise InvalidState("The account is not frozen by you.")
         identity.require_step_up(principal, UNFREEZE_ACTION)
-        ledger.do_unfreeze_account(
-            account.ledger_account_id,
-            actor=principal.principal_key,
-            reason="customer self-service unfreeze",
-        )
+        # Staff may have lifted the ledger freeze already (e.g. an approved unfreeze): then
+        # only the customer's own flag is left to clear.
+        if ledger_queries.get_account(account.ledger_account_id).status != "open":
+            ledger.do_unfreeze_account(
+                account.ledger_account_id,
+                actor=principal.principal_key,
+                reason="customer self-service unfreeze",
+            )
         account.self_frozen = False
         account.save(update_fields=["self_frozen"])
         return account
