@@ -131,3 +131,47 @@ def fresh_database(url: str, name: str) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
     return re.sub(r"/[^/]*$", f"/{name}", url)
+
+
+def production_env() -> dict[str, str]:
+    """This process's environment without DATABASE_URL, with production settings (DEBUG=0:
+    no per-query debug logging) and throwaway keys."""
+    import uuid
+
+    from cryptography.fernet import Fernet
+
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(
+        DEBUG="0",
+        RONGSHU_SECRET_KEY="bench-" + uuid.uuid4().hex,
+        RONGSHU_FIELD_KEYS=Fernet.generate_key().decode(),
+    )
+    return env
+
+
+def run_on_both_databases(script: str, name: str, quick: bool) -> tuple[dict[str, Any], str | None]:
+    """Run ``script``'s child on a fresh SQLite file and, when a server is available, on a
+    fresh PostgreSQL database; returns the merged metrics and the server URL (or None)."""
+    import tempfile
+
+    base_env = production_env()
+    metrics: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix=f"rongshu-bench-{name}-") as tmp:
+        metrics.update(run_child(script, "sqlite", {**base_env, "RONGSHU_DATA_DIR": tmp}, quick))
+    pg = postgres_url()
+    if pg is None:
+        print("PostgreSQL not available: its figures are skipped", file=sys.stderr)
+    else:
+        url = fresh_database(pg, f"rongshu_bench_{name}")
+        metrics.update(run_child(script, "postgres", {**base_env, "DATABASE_URL": url}, quick))
+    return metrics, pg
+
+
+def child_main(child: Callable[[str, bool], dict[str, Any]]) -> bool:
+    """When this process is a ``--child BACKEND`` run: run ``child`` and print its metrics
+    line; returns whether it was one."""
+    if "--child" not in sys.argv:
+        return False
+    backend = sys.argv[sys.argv.index("--child") + 1]
+    print("METRICS " + json.dumps(child(backend, "--quick" in sys.argv)))
+    return True

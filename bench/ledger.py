@@ -35,12 +35,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import (
+    child_main,
     fresh_database,
     parse_args,
     percentile,
-    postgres_url,
     report,
-    run_child,
+    run_on_both_databases,
     setup_django,
 )
 
@@ -208,34 +208,12 @@ def _pgbench(url: str, seconds: int) -> float | None:
 
 
 def main() -> None:
-    if "--child" in sys.argv:
-        backend = sys.argv[sys.argv.index("--child") + 1]
-        metrics = _child(backend, "--quick" in sys.argv)
-        print("METRICS " + json.dumps(metrics))
+    if child_main(_child):
         return
     args = parse_args(__doc__ or "ledger benchmark")
     started = time.perf_counter()
-    metrics: dict[str, Any] = {}
-    base_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    # Production settings (DEBUG=0: no per-query debug logging) with throwaway keys.
-    from cryptography.fernet import Fernet
-
-    base_env.update(
-        DEBUG="0",
-        RONGSHU_SECRET_KEY="bench-" + uuid.uuid4().hex,
-        RONGSHU_FIELD_KEYS=Fernet.generate_key().decode(),
-    )
-    with tempfile.TemporaryDirectory(prefix="rongshu-bench-ledger-") as tmp:
-        env = {**base_env, "RONGSHU_DATA_DIR": tmp}
-        metrics.update(run_child(__file__, "sqlite", env, args.quick))
-    pg = postgres_url()
-    if pg is None:
-        print("PostgreSQL not available: its figures are skipped", file=sys.stderr)
-    else:
-        url = fresh_database(pg, "rongshu_bench_ledger")
-        metrics.update(
-            run_child(__file__, "postgres", {**base_env, "DATABASE_URL": url}, args.quick)
-        )
+    metrics, pg = run_on_both_databases(__file__, "ledger", args.quick)
+    if pg is not None:
         tps = _pgbench(pg, 5 if args.quick else 30)
         if tps is not None:
             metrics["pgbench_tps_8c"] = round(tps, 1)

@@ -41,12 +41,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import (
-    fresh_database,
+    child_main,
     parse_args,
     percentile,
-    postgres_url,
     report,
-    run_child,
+    run_on_both_databases,
     setup_django,
 )
 
@@ -232,33 +231,12 @@ def _child(backend: str, quick: bool) -> dict[str, Any]:
 
 # ====================================================================== parent: orchestration
 def main() -> None:
-    if "--child" in sys.argv:
-        backend = sys.argv[sys.argv.index("--child") + 1]
-        metrics = _child(backend, "--quick" in sys.argv)
-        print("METRICS " + json.dumps(metrics))
+    if child_main(_child):
         return
     args = parse_args(__doc__ or "payments benchmark")
     started = time.perf_counter()
-    metrics: dict[str, Any] = {}
-    base_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    from cryptography.fernet import Fernet
-
-    base_env.update(
-        DEBUG="0",
-        RONGSHU_SECRET_KEY="bench-" + uuid.uuid4().hex,
-        RONGSHU_FIELD_KEYS=Fernet.generate_key().decode(),
-    )
-    with tempfile.TemporaryDirectory(prefix="rongshu-bench-payments-") as tmp:
-        env = {**base_env, "RONGSHU_DATA_DIR": tmp}
-        metrics.update(run_child(__file__, "sqlite", env, args.quick))
-    pg = postgres_url()
-    if pg is None:
-        print("PostgreSQL not available: its figures are skipped", file=sys.stderr)
-    else:
-        url = fresh_database(pg, "rongshu_bench_payments")
-        metrics.update(
-            run_child(__file__, "postgres", {**base_env, "DATABASE_URL": url}, args.quick)
-        )
+    metrics, pg = run_on_both_databases(__file__, "payments", args.quick)
+    if pg is not None:
         metrics["orders_per_s_8c_postgres"] = metrics["orders_per_s_postgres_8c"]
     metrics["orders_per_s_1c_sqlite"] = metrics["orders_per_s_sqlite_1c"]
     main_db = "postgres" if pg is not None else "sqlite"
