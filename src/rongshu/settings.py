@@ -61,6 +61,10 @@ INSTALLED_APPS = [
     "rongshu.payments.clearing",
     "rongshu.accounts",
     "rongshu.assistant",
+    "rongshu.lifepay",
+    "rongshu.lending",
+    "rongshu.customers",
+    "rongshu.insight",
     "rongshu.simulation",
 ]
 

@@ -20,6 +20,8 @@ def test_demo_loads_idempotently_without_serving(capsys: pytest.CaptureFixture[s
     call_command("demo", "--no-serve")
     out = capsys.readouterr().out
     assert "business date" in out and "audit log" in out
+    assert "13800000001 / rongshu-demo-1" in out
+    assert "demo-teller" in out and "/ rongshu-staff-1" in out
     assert AuditEntry.objects.filter(action="demo.loaded").count() == 1
     assert verify_chain().ok
 

@@ -30,7 +30,10 @@ def test_ledger_command() -> None:
 
     out = io.StringIO()
     call_command("ledger", "chart", "--currency", "USD", stdout=out)
-    assert "13 chart accounts present" in out.getvalue()
+    from rongshu.ledger.chart import CHART
+
+    assert len(CHART) >= 13
+    assert f"{len(CHART)} chart accounts present" in out.getvalue()
     out = io.StringIO()
     call_command("ledger", "trial-balance", stdout=out)
     assert out.getvalue().strip().endswith("balanced")

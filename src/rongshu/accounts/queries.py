@@ -264,3 +264,26 @@ def get_preferences(principal: Principal) -> Preferences:
     if holder is None:
         return Preferences(["security"], None, None)
     return Preferences(list(holder.sms_kinds), holder.quiet_start, holder.quiet_end)
+
+
+def export_accounts() -> Iterator[dict[str, object]]:
+    """Read-only, for the insight lake export: every customer account as a plain row."""
+    rows = CustomerAccount.objects.order_by("pk").values(
+        "public_id",
+        "customer_id",
+        "ledger_account_id",
+        "product_code",
+        "currency",
+        "opened_at",
+        "closed_at",
+    )
+    for row in rows.iterator(chunk_size=5000):
+        yield {
+            "account_id": str(row["public_id"]),
+            "customer_id": str(row["customer_id"]),
+            "ledger_account_id": str(row["ledger_account_id"]),
+            "product_code": row["product_code"],
+            "currency": row["currency"],
+            "opened_on": row["opened_at"].date(),
+            "closed_on": row["closed_at"].date() if row["closed_at"] else None,
+        }

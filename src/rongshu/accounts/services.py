@@ -26,6 +26,8 @@ from rongshu.accounts.errors import (
     TooManyAccounts,
 )
 from rongshu.accounts.events import AccountClosed, AccountOpened
+from rongshu.accounts.imports import Type1Import as Type1Import
+from rongshu.accounts.imports import do_import_type1_accounts as do_import_type1_accounts
 from rongshu.accounts.limits import get_limits
 from rongshu.accounts.models import AccountHolder, CustomerAccount, Notification, NumberSequence
 from rongshu.accounts.notify import do_notify

@@ -11,5 +11,9 @@ api.add_router("/ledger", "rongshu.api.ledger.router")
 api.add_router("/assistant", "rongshu.api.assistant.router")
 api.add_router("/payments", "rongshu.api.payments.router")
 api.add_router("/", "rongshu.api.accounts.router")
+api.add_router("/insight", "rongshu.api.insight.router")
+api.add_router("/lifepay", "rongshu.api.lifepay.router")
+api.add_router("/lending", "rongshu.api.lending.router")
+api.add_router("/customers", "rongshu.api.customers.router")
 
 urlpatterns = [path("", api.urls)]

@@ -22,6 +22,8 @@ from rongshu.identity.accounts import (
 )
 from rongshu.identity.authz import CustomerProfile, access_customer, check_owner
 from rongshu.identity.consents import ConsentState, do_set_consent, has_consent, list_consents
+from rongshu.identity.imports import CustomerImport as CustomerImport
+from rongshu.identity.imports import do_import_customers as do_import_customers
 from rongshu.identity.otp import (
     do_start_step_up,
     do_verify_step_up,

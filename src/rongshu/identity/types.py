@@ -92,6 +92,7 @@ class Action(StrEnum):
     PAYMENT_VIEW = "payment.view"  # search and read payment orders
     PAYMENT_MANAGE = "payment.manage"  # refunds and other staff actions on payments (audited)
     ACCOUNT_OPEN_TYPE1 = "account.open_type1"  # open/upgrade a Type I account in person
+    CUSTOMER_RESOLVE = "customer.resolve"  # ingest sources, resolve, decide the review queue
 
 
 _A = Action
@@ -111,12 +112,14 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         _TELLER
         | {_A.STAFF_LIST, _A.ACCOUNT_UNFREEZE, _A.APPROVAL_DECIDE, _A.CONSENT_VIEW}
         | {_A.LOAN_DECIDE, _A.SEGMENT_VIEW}
+        | {_A.CUSTOMER_RESOLVE}
     ),
     Role.RISK_OFFICER: frozenset(
         {_A.CUSTOMER_VIEW, _A.CUSTOMER_VIEW_PII, _A.ALERT_HANDLE, _A.LOAN_DECIDE}
         | {_A.LOAN_WRITE_OFF, _A.MODEL_APPROVE, _A.ACCOUNT_FREEZE, _A.ACCOUNT_UNFREEZE}
         | {_A.APPROVAL_REQUEST, _A.APPROVAL_DECIDE, _A.LEDGER_VIEW, _A.CONSENT_VIEW}
         | {_A.PAYMENT_VIEW, _A.PAYMENT_MANAGE}
+        | {_A.CUSTOMER_RESOLVE}
     ),
     Role.MARKETING_ANALYST: frozenset({_A.SEGMENT_VIEW, _A.CONSENT_VIEW, _A.ASSISTANT_MANAGE}),
     Role.PARTNER_MANAGER: frozenset({_A.PARTNER_VIEW, _A.PARTNER_MANAGE, _A.APPROVAL_REQUEST}),

@@ -29,4 +29,7 @@ CHART: tuple[ChartEntry, ...] = (
     ChartEntry("income.interest.{cur}", "Interest income", "income"),
     ChartEntry("expense.interest.{cur}", "Interest expense", "expense"),
     ChartEntry("suspense.{cur}", "Suspense (unreconciled items)", "liability"),
+    ChartEntry("loans.interest_receivable.{cur}", "Interest receivable (应收利息)", "asset"),
+    ChartEntry("income.penalty_interest.{cur}", "Penalty interest income (罚息收入)", "income"),
+    ChartEntry("expense.credit_loss.{cur}", "Credit losses written off (核销损失)", "expense"),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from django.db.models import Q, Sum
 
@@ -274,3 +274,82 @@ def get_snapshot(public_id: uuid.UUID, business_date: dt.date) -> BalanceSnapsho
     return BalanceSnapshot.objects.filter(
         account__public_id=public_id, business_date=business_date
     ).first()
+
+
+def export_transfers(since: dt.datetime, until: dt.datetime) -> Iterator[dict[str, object]]:
+    """Read-only, for the insight lake export: posted transfers created in [since, until), as
+    plain rows (account ids are the accounts' public ids)."""
+    rows = (
+        Transfer.objects.filter(kind__in=POSTING_KINDS, created_at__gte=since, created_at__lt=until)
+        .order_by("created_at", "pk")
+        .values(
+            "transfer_id",
+            "debit_account__public_id",
+            "credit_account__public_id",
+            "amount",
+            "currency",
+            "code",
+            "metadata",
+            "created_at",
+        )
+    )
+    for row in rows.iterator(chunk_size=5000):
+        yield {
+            "transfer_id": str(row["transfer_id"]),
+            "debit_account_id": str(row["debit_account__public_id"]),
+            "credit_account_id": str(row["credit_account__public_id"]),
+            "amount": row["amount"],
+            "currency": row["currency"],
+            "code": row["code"],
+            "metadata": row["metadata"],
+            "created_at": row["created_at"],
+        }
+
+
+def export_balances_at(
+    account_ids: Iterable[uuid.UUID], moments: list[dt.datetime]
+) -> Iterator[tuple[dt.datetime, uuid.UUID, int]]:
+    """Read-only, for the insight lake export: each account's posted balance (natural sign) at
+    each moment, as :func:`get_balance_as_of` gives it (the net after the latest transfer at
+    or before the moment), in one pass over the append-only transfers. Accounts with no
+    transfer by a moment are left out for that moment."""
+    if not moments:
+        return
+    wanted = {str(a) for a in account_ids}
+    credit_kinds = (Account.LIABILITY, Account.EQUITY, Account.INCOME)  # as Account.normal_credit
+    accounts = {
+        pk: (public_id, kind in credit_kinds)
+        for pk, public_id, kind in Account.objects.values_list("pk", "public_id", "kind").iterator(
+            chunk_size=5000
+        )
+        if str(public_id) in wanted
+    }
+    ordered = sorted(moments)
+    latest: list[dict[int, tuple[int, int]]] = [{} for _ in ordered]  # per moment: pk → (tx, net)
+    rows = (
+        Transfer.objects.filter(created_at__lte=ordered[-1])
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "created_at",
+            "debit_account_id",
+            "debit_account_net_after",
+            "credit_account_id",
+            "credit_account_net_after",
+        )
+    )
+    from bisect import bisect_left
+
+    for pk, created_at, debit, debit_net, credit, credit_net in rows.iterator(chunk_size=5000):
+        slot = latest[bisect_left(ordered, created_at)]
+        for account, net in ((debit, debit_net), (credit, credit_net)):
+            if account in accounts:
+                slot[account] = (pk, net)  # rows come in pk order: the last one wins
+    carried: dict[int, tuple[int, int]] = {}
+    for moment, slot in zip(ordered, latest, strict=True):
+        for account, (pk, net) in slot.items():
+            if account not in carried or carried[account][0] < pk:
+                carried[account] = (pk, net)
+        for account, (_pk, net) in sorted(carried.items()):
+            public_id, normal_credit = accounts[account]
+            yield moment, public_id, net if normal_credit else -net

@@ -13,8 +13,13 @@ from rongshu.kernel import clock
 from rongshu.kernel.audit import do_audit
 from rongshu.simulation.accounts_demo import load_accounts_demo
 from rongshu.simulation.assistant_demo import load_assistant_demo
+from rongshu.simulation.bank_demo import load_bank_demo
+from rongshu.simulation.customers_demo import load_customers_demo
 from rongshu.simulation.identity_demo import load_identity_demo
+from rongshu.simulation.insight_demo import load_insight_demo
 from rongshu.simulation.ledger_demo import load_ledger_demo
+from rongshu.simulation.lending_demo import load_lending_demo
+from rongshu.simulation.lifepay_demo import load_lifepay_demo
 from rongshu.simulation.payments_demo import load_payments_demo
 
 DemoStep = tuple[str, Callable[[], str]]
@@ -40,6 +45,11 @@ STEPS: list[DemoStep] = [
     ("ledger: chart of accounts and demo accounts", load_ledger_demo),
     ("accounts: Type I and Type II accounts of the demo customer", load_accounts_demo),
     ("payments: merchant QR, saved payee and settled payments", load_payments_demo),
+    ("lifepay: biller catalogue, saved bill accounts, a paid bill, a mandate", load_lifepay_demo),
+    ("synthetic bank: 2,000 customers and 12 months of money", load_bank_demo),
+    ("customers: multi-source records resolved, review queue", load_customers_demo),
+    ("lending: 快贷 model approved and active, demo loan and pre-approved line", load_lending_demo),
+    ("insight: OLTP exported to the lake, DuckDB profile build", load_insight_demo),
 ]
 
 

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 
 from rongshu.identity import services as identity
 from rongshu.identity.models import CustomerCredential, PartnerClient, StaffMember
-from rongshu.identity.types import ConsentPurpose, PartnerScope, Role
+from rongshu.identity.types import ConsentPurpose, PartnerScope, Principal, Role
 
 DEMO_CUSTOMER_PHONE = "13800000001"
 DEMO_CUSTOMER_PASSWORD = "rongshu-demo-1"  # noqa: S105 - published demo login
@@ -49,3 +49,21 @@ def load_identity_demo() -> str:
         )
         created.append("partner")
     return f"created {', '.join(created)}" if created else "already there"
+
+
+def demo_customer_principal() -> Principal | None:
+    """The demo customer (13800000001) as a principal, for the other demo steps."""
+    credential = CustomerCredential.objects.filter(phone=DEMO_CUSTOMER_PHONE).first()
+    return None if credential is None else identity.principal_for_user(credential.user_id)
+
+
+def sign_ins() -> list[str]:
+    """The published demo sign-ins, printed by ``rongshu demo`` once the data is loaded."""
+    staff = ", ".join(f"demo-{role.value.replace('_', '-')}" for role in Role)
+    return [
+        f"customer  /signin/          {DEMO_CUSTOMER_PHONE} / {DEMO_CUSTOMER_PASSWORD}",
+        f"staff     /console/signin/  {staff} / {DEMO_STAFF_PASSWORD}",
+        f"admin     /admin/           {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}",
+        f"partner   POST /api/v1/auth/token (client_credentials)  "
+        f"{DEMO_PARTNER_CLIENT_ID} / {DEMO_PARTNER_SECRET}",
+    ]

@@ -6,6 +6,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from rongshu.simulation.demo import load_demo
+from rongshu.simulation.identity_demo import sign_ins
 
 
 class Command(BaseCommand):
@@ -19,5 +20,8 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("loading demo data …")
         load_demo(self.stdout.write)
+        self.stdout.write("demo sign-ins:")
+        for line in sign_ins():
+            self.stdout.write(f"  {line}")
         if not options["no_serve"]:
             call_command("serve")

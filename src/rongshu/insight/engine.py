@@ -1,0 +1,373 @@
+# ruff: noqa: S608 - this module is a SQL compiler: every fragment comes from the shipped
+# library or from rules parsed and re-emitted by rongshu.insight.rules, never raw user text.
+"""The indicator engine: compile the library to SQL once, run it on DuckDB or Spark.
+
+The plan is three statements in DuckDB dialect (Spark gets them transpiled by SQLGlot):
+
+1. ``profile`` — one row per consenting customer, one column per indicator. Indicators that
+   share a (source, window) become one grouped query (one scan, many aggregates); the groups are
+   left-joined to the customers table and derived indicators are computed on top.
+2. ``segments`` — one boolean column per segment, from the compiled rules.
+3. ``stages`` — the base lifecycle stage (first matching rule).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from rongshu.insight.errors import LakeMissing
+from rongshu.insight.library.indicators import INDICATORS, Indicator
+from rongshu.insight.library.segments import CIRCLES, SEGMENTS, STAGES, Segment
+from rongshu.insight.rules import compile_rule
+
+TABLES = ("customers", "accounts", "transactions", "balances", "events")
+PARTITIONED = {"transactions", "balances", "events"}
+# The documented schema (docs/lake.md), used for tables absent from a lake.
+SCHEMAS: dict[str, str] = {
+    "customers": "customer_id VARCHAR, kind VARCHAR, gender VARCHAR, birth_on DATE, "
+    "province_code VARCHAR, city_code VARCHAR, district_code VARCHAR, onboarded_on DATE, "
+    "employer_id VARCHAR, kyc_level INTEGER, profiling_consent BOOLEAN",
+    "accounts": "account_id VARCHAR, customer_id VARCHAR, product_code VARCHAR, opened_on DATE, "
+    "closed_on DATE, currency VARCHAR",
+    "transactions": "txn_id VARCHAR, customer_id VARCHAR, account_id VARCHAR, "
+    "booked_at TIMESTAMP, amount_minor BIGINT, currency VARCHAR, kind VARCHAR, channel VARCHAR, "
+    "mcc VARCHAR, need_category VARCHAR, counterparty_id VARCHAR, cross_border BOOLEAN, "
+    'country VARCHAR, "date" DATE',
+    "balances": "customer_id VARCHAR, account_id VARCHAR, product_code VARCHAR, "
+    'balance_minor BIGINT, currency VARCHAR, "date" DATE',
+    "events": "event_id VARCHAR, type VARCHAR, occurred_at TIMESTAMP, customer_id VARCHAR, "
+    'payload VARCHAR, "date" DATE',
+}
+
+Progress = Callable[[str], None]
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    total = day.year * 12 + day.month - 1 + months
+    year, month = divmod(total, 12)
+    month += 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def month_end_on_or_before(day: dt.date) -> dt.date:
+    last = calendar.monthrange(day.year, day.month)[1]
+    if day.day == last:
+        return day
+    first = day.replace(day=1)
+    return first - dt.timedelta(days=1)
+
+
+def _lit(day: dt.date) -> str:
+    return f"DATE '{day.isoformat()}'"
+
+
+def _expr(ind: Indicator, as_of: dt.date) -> str:
+    sql = str(ind["sql"]).replace("{as_of}", _lit(as_of))
+    if ind["unit"] not in ("ratio", "code") and ind["source"] != "derived":
+        sql = f"CAST({sql} AS BIGINT)"  # SUM of BIGINT is HUGEINT on DuckDB, BIGINT on Spark
+    return sql
+
+
+def _default(ind: Indicator, column: str) -> str:
+    if ind["default"] is None:
+        return column
+    return f"COALESCE({column}, {ind['default']})"
+
+
+@dataclass(frozen=True)
+class Plan:
+    as_of: dt.date
+    profile_sql: str
+    segments_sql: str
+    stages_sql: str
+    indicator_ids: tuple[str, ...]
+    segment_ids: tuple[str, ...]
+
+
+def compile_profile(indicators: Sequence[Indicator], as_of: dt.date) -> str:
+    """One statement computing every indicator for every consenting customer."""
+    groups: dict[tuple[str, int], list[Indicator]] = {}
+    base: list[Indicator] = []
+    derived: list[Indicator] = []
+    for ind in indicators:
+        if ind["source"] == "customers":
+            base.append(ind)
+        elif ind["source"] == "derived":
+            derived.append(ind)
+        else:
+            key = (ind["source"], int(ind["window"]) if ind["source"] != "accounts" else 0)
+            groups.setdefault(key, []).append(ind)
+    ctes = [
+        "base AS (SELECT customer_id"
+        + "".join(f", {_expr(i, as_of)} AS {i['id']}" for i in base)
+        + " FROM customers WHERE profiling_consent)"
+    ]
+    joins: list[str] = []
+    columns: list[str] = [f"base.{i['id']} AS {i['id']}" for i in base]
+    for n, ((source, window), inds) in enumerate(sorted(groups.items())):
+        name = f"g{n}"
+        if source in ("transactions", "events"):
+            where = (
+                f' WHERE "date" > {_lit(add_months(as_of, -window))} AND "date" <= {_lit(as_of)}'
+            )
+        elif source == "balances":
+            snap = month_end_on_or_before(add_months(as_of, -window))
+            where = (
+                f' WHERE "date" = (SELECT MAX("date") FROM balances WHERE "date" <= {_lit(snap)})'
+            )
+        else:
+            where = ""
+        aggs = "".join(f", {_expr(i, as_of)} AS {i['id']}" for i in inds)
+        ctes.append(
+            f"{name} AS (SELECT customer_id{aggs} FROM {source}{where} GROUP BY customer_id)"
+        )
+        joins.append(f" LEFT JOIN {name} ON {name}.customer_id = base.customer_id")
+        for i in inds:
+            column = _default(i, f"{name}.{i['id']}")
+            columns.append(f"{column} AS {i['id']}")
+    ctes.append(
+        "joined AS (SELECT base.customer_id AS customer_id, "
+        + ", ".join(columns)
+        + " FROM base"
+        + "".join(joins)
+        + ")"
+    )
+    order = [i["id"] for i in indicators if i["source"] != "derived"]
+    final = ["customer_id", *order] + [f"{_expr(i, as_of)} AS {i['id']}" for i in derived]
+    return "WITH " + ", ".join(ctes) + " SELECT " + ", ".join(final) + " FROM joined"
+
+
+def compile_segments(segments: Iterable[Segment]) -> str:
+    cols = [
+        f"CASE WHEN {compile_rule(s['rule']).sql} THEN TRUE ELSE FALSE END AS {s['id']}"
+        for s in segments
+    ]
+    return "SELECT customer_id, " + ", ".join(cols) + " FROM profile"
+
+
+def compile_stages() -> str:
+    whens = " ".join(
+        f"WHEN {compile_rule(rule).sql} THEN '{stage}'" for stage, _zh, _en, rule in STAGES
+    )
+    return f"SELECT customer_id, CASE {whens} END AS stage FROM profile"
+
+
+def compile_circles() -> str:
+    """Per circle: members, members holding a bank product, engaged members."""
+    parts = []
+    for c in CIRCLES:
+        held = " OR ".join(f"p.holds_{p.replace('.', '_')} = 1" for p in c["bank_products"])
+        engaged = compile_rule(c["engagement"]).sql
+        # qualify indicator columns with the profile alias
+        parts.append(
+            f"SELECT '{c['id']}' AS circle_id, COUNT(*) AS members, "
+            f"SUM(CASE WHEN {held} THEN 1 ELSE 0 END) AS holding, "
+            f"SUM(CASE WHEN {engaged} THEN 1 ELSE 0 END) AS engaged "
+            f"FROM profile p JOIN segments s ON s.customer_id = p.customer_id "
+            f"WHERE s.{c['segment']}"
+        )
+    return " UNION ALL ".join(parts)
+
+
+def make_plan(as_of: dt.date) -> Plan:
+    return Plan(
+        as_of=as_of,
+        profile_sql=compile_profile(INDICATORS, as_of),
+        segments_sql=compile_segments(SEGMENTS),
+        stages_sql=compile_stages(),
+        indicator_ids=tuple(i["id"] for i in INDICATORS),
+        segment_ids=tuple(s["id"] for s in SEGMENTS),
+    )
+
+
+# ------------------------------------------------------------------ engines
+class Engine(Protocol):
+    name: str
+
+    def create(self, name: str, sql: str) -> None: ...
+
+    def fetch(self, sql: str) -> pa.Table: ...
+
+    def close(self) -> None: ...
+
+
+def _parquet_glob(lake: Path, table: str) -> str | None:
+    folder = lake / table
+    if not folder.exists():
+        return None
+    if table in PARTITIONED:
+        files = list(folder.glob("date=*/*.parquet"))
+        return str(folder / "date=*" / "*.parquet") if files else None
+    files = list(folder.glob("*.parquet"))
+    return str(folder / "*.parquet") if files else None
+
+
+class DuckDBEngine:
+    name = "duckdb"
+
+    def __init__(self, lake: Path, *, threads: int | None = None, memory_limit: str = "") -> None:
+        import duckdb
+
+        self.con = duckdb.connect()
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute(f"SET threads = {threads or min(os.cpu_count() or 2, 4)}")
+        if memory_limit:
+            self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        self.con.execute("SET preserve_insertion_order = false")
+        if _parquet_glob(lake, "customers") is None:
+            raise LakeMissing()
+        for table in TABLES:
+            glob = _parquet_glob(lake, table)
+            if glob is None:
+                self.con.execute(f"CREATE TABLE {table} ({SCHEMAS[table]})")
+            elif table in PARTITIONED:
+                self.con.execute(
+                    f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{glob}', "
+                    "hive_partitioning = true, hive_types = {'date': DATE})"
+                )
+            else:
+                self.con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{glob}')")
+
+    def create(self, name: str, sql: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")
+
+    def fetch(self, sql: str) -> pa.Table:
+        result: pa.Table = self.con.sql(sql).to_arrow_table()
+        return result
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def to_spark_sql(sql: str) -> str:
+    import sqlglot
+
+    return str(sqlglot.transpile(sql, read="duckdb", write="spark")[0])
+
+
+class SparkEngine:
+    """Runs the same plan on Spark (local mode by default), SQL transpiled with SQLGlot."""
+
+    name = "spark"
+
+    def __init__(self, lake: Path, spark: Any = None) -> None:
+        if spark is None:
+            spark = get_spark()
+        self.spark = spark
+        if _parquet_glob(lake, "customers") is None:
+            raise LakeMissing()
+        for table in TABLES:
+            glob = _parquet_glob(lake, table)
+            if glob is None:
+                cols = SCHEMAS[table].replace('"date"', "`date`").replace("VARCHAR", "STRING")
+                df = spark.createDataFrame([], cols)
+            elif table in PARTITIONED:
+                df = spark.read.option("basePath", str(lake / table)).parquet(
+                    str(lake / table / "date=*")
+                )
+            else:
+                df = spark.read.parquet(str(lake / table))
+            df.cache().createOrReplaceTempView(table)
+        self.tables = TABLES
+
+    def create(self, name: str, sql: str) -> None:
+        df = self.spark.sql(to_spark_sql(sql))
+        df.cache().createOrReplaceTempView(name)
+
+    def fetch(self, sql: str) -> pa.Table:
+        df = self.spark.sql(to_spark_sql(sql))
+        result: pa.Table = df.toArrow()
+        return result
+
+    def close(self) -> None:
+        for name in ("profile", "segments", "stages", *self.tables):
+            if self.spark.catalog.tableExists(name):
+                self.spark.table(name).unpersist()
+            self.spark.catalog.dropTempView(name)
+
+
+_spark: Any = None
+
+
+def get_spark(master: str = "local[2]") -> Any:
+    """One local Spark session per process (startup takes seconds)."""
+    global _spark
+    if _spark is None:
+        from pyspark.sql import SparkSession
+
+        _spark = (
+            SparkSession.builder.master(master)
+            .appName("rongshu-insight")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            .config("spark.sql.sources.partitionColumnTypeInference.enabled", "true")
+            .getOrCreate()
+        )
+        _spark.sparkContext.setLogLevel("ERROR")
+    return _spark
+
+
+def open_engine(name: str, lake: Path) -> Engine:
+    if name == "spark":
+        return SparkEngine(lake)
+    return DuckDBEngine(lake)
+
+
+@dataclass
+class Results:
+    as_of: dt.date
+    engine: str
+    profile: pa.Table
+    segments: pa.Table  # customer_id + one boolean column per segment
+    stages: pa.Table  # customer_id, stage
+    circles: pa.Table  # circle_id, members, holding, engaged
+    timings: dict[str, float]
+    freshness: dict[str, dt.date | None]  # source -> latest lake date on or before as_of
+
+
+def run(engine: Engine, as_of: dt.date, progress: Progress | None = None) -> Results:
+    """Run the whole plan on ``engine``; results come back as Arrow tables sorted by customer."""
+    import time
+
+    say = progress or (lambda _m: None)
+    plan = make_plan(as_of)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    say(f"indicators ({len(plan.indicator_ids)})")
+    engine.create("profile", plan.profile_sql)
+    timings["indicators_s"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    say(f"segments ({len(plan.segment_ids)})")
+    engine.create("segments", plan.segments_sql)
+    engine.create("stages", plan.stages_sql)
+    timings["segments_s"] = time.perf_counter() - t1
+    say("collect")
+    profile = engine.fetch("SELECT * FROM profile ORDER BY customer_id")
+    segments = engine.fetch("SELECT * FROM segments ORDER BY customer_id")
+    stages = engine.fetch("SELECT * FROM stages ORDER BY customer_id")
+    circles = engine.fetch(compile_circles())
+    fresh: dict[str, dt.date | None] = {}
+    for source in sorted(PARTITIONED):
+        got = engine.fetch(f'SELECT MAX("date") AS d FROM {source} WHERE "date" <= {_lit(as_of)}')
+        fresh[source] = got.column(0)[0].as_py()
+    fresh["customers"] = fresh["accounts"] = as_of
+    timings["total_s"] = time.perf_counter() - t0
+    return Results(as_of, engine.name, profile, segments, stages, circles, timings, fresh)
+
+
+def normalise(table: pa.Table) -> list[tuple[Any, ...]]:
+    """Rows as plain Python values, for exact cross-engine comparison (ints as ints, floats
+    as floats, dates as dates)."""
+    cols = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    return [tuple(values) for values in zip(*cols, strict=True)]

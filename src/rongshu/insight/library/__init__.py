@@ -1,0 +1,1 @@
+"""The shipped definitions, as data: indicators, segments, lifecycle stages and circles."""

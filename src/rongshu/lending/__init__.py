@@ -1,0 +1,1 @@
+"""快贷 and 善融e贷: instant internet loans."""

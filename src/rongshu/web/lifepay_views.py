@@ -1,0 +1,238 @@
+"""悦生活 pages (mobile first): pick a city and a category, look up a bill account, pay with a
+hold on the customer's funds, see the receipt; staff: reconciliation breaks and biller KPIs."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from rongshu.identity import services as identity
+from rongshu.identity.types import Action, PrincipalKind
+from rongshu.kernel.errors import DomainError
+from rongshu.kernel.money import Money, chinese_uppercase, format_money
+from rongshu.ledger import queries as ledger_queries
+from rongshu.lifepay import queries, services
+from rongshu.lifepay.types import PayBillRequest
+from rongshu.web.access import current_principal, staff_required
+from rongshu.web.payments_views import error_message
+
+
+def _zh() -> bool:
+    return (get_language() or "zh-hans").startswith("zh")
+
+
+def _money(m: Money) -> str:
+    return format_money(m, get_language() or "zh-hans")
+
+
+def _signin(request: HttpRequest) -> HttpResponse:
+    return redirect(f"/signin/?next={quote(request.get_full_path())}")
+
+
+@require_http_methods(["GET"])
+def home(request: HttpRequest) -> HttpResponse:
+    who = current_principal(request)
+    if who.kind is not PrincipalKind.CUSTOMER:
+        return _signin(request)
+    city = request.GET.get("city") or queries.default_city(who)
+    category = request.GET.get("category", "")
+    zh = _zh()
+    billers = [
+        {"code": b.code, "name": b.item_zh if zh else b.item_en, "category": b.category}
+        for b in queries.list_billers(city, category)
+    ]
+    cities = [
+        {"code": c.code, "name": c.name_zh if zh else c.name_en} for c in queries.list_cities()
+    ]
+    return render(
+        request,
+        "lifepay/home.html",
+        {
+            "city": city,
+            "category": category,
+            "cities": cities,
+            "categories": [
+                {"code": c, "name": queries.category_label(c)} for c in queries.list_categories()
+            ],
+            "billers": billers,
+            "payments": queries.list_my_payments(who, limit=10),
+            "notices": queries.list_notices(who, limit=5),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def pay(request: HttpRequest, code: str) -> HttpResponse:
+    who = current_principal(request)
+    if who.kind is not PrincipalKind.CUSTOMER or who.customer_id is None:
+        return _signin(request)
+    context: dict[str, Any] = {"key": f"web-{uuid.uuid4()}", "account_no": "", "zh": _zh()}
+    try:
+        context["biller"] = queries.get_biller(code)
+    except DomainError as exc:
+        context["error"] = error_message(exc)
+        return render(request, "lifepay/pay.html", context, status=404)
+    context["accounts"] = [
+        {
+            "id": str(a.public_id),
+            "label": a.name,
+            "available": _money(Money(a.available, a.currency)),
+        }
+        for a in ledger_queries.list_accounts(owner_type="customer", owner_id=str(who.customer_id))
+        if a.status == "open"
+    ]
+    if request.method == "POST":
+        number = request.POST.get("account_no", "").strip()
+        context["account_no"] = number
+        try:
+            if request.POST.get("action") == "pay":
+                key = request.POST.get("key", "")
+                if not key.startswith("web-"):
+                    key = f"web-{uuid.uuid4()}"
+                with transaction.atomic():
+                    view = services.do_pay_bill(
+                        who,
+                        PayBillRequest(
+                            code,
+                            number,
+                            uuid.UUID(request.POST.get("debit_account", "")),
+                            Money.parse(request.POST.get("amount", ""), "CNY"),
+                            request.POST.get("bill_ref", ""),
+                        ),
+                        idempotency_key=key[:80],
+                        channel="web",
+                    )
+                return redirect(f"/me/lifepay/payments/{view.payment_id}/")
+            context["inquiry"] = services.do_inquire(who, code, number)
+        except DomainError as exc:
+            context["error"] = error_message(exc)
+        except ValueError:
+            context["error"] = str(_("Choose the account to pay from."))
+    return render(request, "lifepay/pay.html", context)
+
+
+@require_http_methods(["GET"])
+def receipt(request: HttpRequest, payment_id: uuid.UUID) -> HttpResponse:
+    who = current_principal(request)
+    if who.kind is not PrincipalKind.CUSTOMER:
+        return _signin(request)
+    try:
+        view = queries.get_payment(who, payment_id)
+    except DomainError as exc:
+        return render(request, "lifepay/receipt.html", {"error": error_message(exc)}, status=404)
+    return render(
+        request,
+        "lifepay/receipt.html",
+        {
+            "p": view,
+            "amount": _money(view.amount),
+            "fee": _money(view.fee),
+            "uppercase": chinese_uppercase(view.amount),
+            "zh": _zh(),
+        },
+    )
+
+
+@staff_required(Action.PAYMENT_VIEW)
+def console(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "lifepay/console.html",
+        {
+            "breaks": queries.list_breaks(),
+            "kpis": queries.biller_kpis(),
+        },
+    )
+
+
+@require_POST
+@staff_required(Action.PAYMENT_MANAGE)
+def console_resolve(request: HttpRequest, break_id: uuid.UUID) -> HttpResponse:
+    who = request.principal  # type: ignore[attr-defined]
+    identity.check_permission(who, Action.PAYMENT_MANAGE)
+    try:
+        with transaction.atomic():
+            services.do_resolve_break(
+                who.principal_key, break_id, request.POST.get("resolution", "")
+            )
+    except DomainError as exc:
+        return render(
+            request,
+            "lifepay/console.html",
+            {
+                "breaks": queries.list_breaks(),
+                "kpis": queries.biller_kpis(),
+                "error": error_message(exc),
+            },
+        )
+    return redirect("/console/lifepay/")
+
+
+@require_http_methods(["GET", "POST"])
+def manage(request: HttpRequest) -> HttpResponse:
+    """Saved bill accounts (add, remove), auto-pay mandates (create with a limit, pause,
+    resume, cancel) and bill reminders on one mobile page."""
+    who = current_principal(request)
+    if who.kind is not PrincipalKind.CUSTOMER or who.customer_id is None:
+        return _signin(request)
+    error = ""
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            with transaction.atomic():
+                _manage_action(who, action, request.POST)
+            return redirect("/me/lifepay/manage/")
+        except (DomainError, ValueError) as exc:
+            error = error_message(exc) if isinstance(exc, DomainError) else _("Invalid input.")
+    zh = _zh()
+    accounts = [
+        {"id": str(a.public_id), "label": a.name}
+        for a in ledger_queries.list_accounts(owner_type="customer", owner_id=str(who.customer_id))
+        if a.status == "open"
+    ]
+    return render(
+        request,
+        "lifepay/manage.html",
+        {
+            "error": error,
+            "zh": zh,
+            "saved": queries.list_saved(who),
+            "mandates": [
+                {"m": m, "limit": _money(m.limit)} for m in queries.list_mandates(who) if m.active
+            ],
+            "notices": queries.list_notices(who, limit=20),
+            "accounts": accounts,
+        },
+        status=422 if error else 200,
+    )
+
+
+def _manage_action(who: Any, action: str, data: Any) -> None:
+    if action == "save":
+        services.do_save_bill_account(
+            who, data.get("biller", ""), data.get("account_no", ""), data.get("nickname", "")
+        )
+    elif action == "delete":
+        services.do_delete_bill_account(who, uuid.UUID(data.get("id", "")))
+    elif action == "mandate":
+        services.do_create_mandate(
+            who,
+            data.get("biller", ""),
+            data.get("account_no", ""),
+            uuid.UUID(data.get("debit_account", "")),
+            Money.parse(data.get("limit", ""), "CNY"),
+        )
+    elif action in ("pause", "resume"):
+        services.do_pause_mandate(who, uuid.UUID(data.get("id", "")), action == "pause")
+    elif action == "cancel":
+        services.do_cancel_mandate(who, uuid.UUID(data.get("id", "")))
+    else:
+        raise ValueError(action)

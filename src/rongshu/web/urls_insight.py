@@ -1,0 +1,13 @@
+from django.urls import path
+
+from rongshu.web import insight_views as views
+
+urlpatterns = [
+    path("console/insight/", views.catalogue, name="insight_catalogue"),
+    path("console/insight/segments/", views.segments, name="insight_segments"),
+    path("console/insight/segments/<slug:segment_id>/", views.segment, name="insight_segment"),
+    path("console/insight/builder/", views.builder, name="insight_builder"),
+    path("console/insight/builder/estimate/", views.estimate, name="insight_estimate"),
+    path("console/insight/circles/", views.circles, name="insight_circles"),
+    path("console/insight/customers/<str:customer_id>/", views.profile, name="insight_profile"),
+]

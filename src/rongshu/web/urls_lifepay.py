@@ -1,0 +1,16 @@
+from django.urls import path
+
+from rongshu.web import lifepay_views as views
+
+urlpatterns = [
+    path("me/lifepay/", views.home, name="lifepay_home"),
+    path("me/lifepay/manage/", views.manage, name="lifepay_manage"),
+    path("me/lifepay/pay/<str:code>/", views.pay, name="lifepay_pay"),
+    path("me/lifepay/payments/<uuid:payment_id>/", views.receipt, name="lifepay_receipt"),
+    path("console/lifepay/", views.console, name="lifepay_console"),
+    path(
+        "console/lifepay/breaks/<uuid:break_id>/resolve/",
+        views.console_resolve,
+        name="lifepay_resolve",
+    ),
+]

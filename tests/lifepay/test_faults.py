@@ -1,0 +1,112 @@
+"""Fault injection: timeout after debit, duplicate confirmation, false failure, missing and
+mismatched file rows, biller down during auto-pay → nobody charged twice, nothing lost, every
+break resolved."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from rongshu.kernel import clock
+from rongshu.kernel.money import Money
+from rongshu.lifepay import queries, services
+from rongshu.lifepay.models import BillPayment, Break, Mandate, Notice, SimReceipt
+from rongshu.lifepay.simulator import do_set_biller_down, simulator_overrides
+from rongshu.lifepay.types import PayBillRequest
+from tests.lifepay.conftest import account_for, biller, payer
+from tests.payments.conftest import available, balance
+
+pytestmark = pytest.mark.usefixtures("lifepay_world")
+
+
+def _pay(who, b, number, key):  # type: ignore[no-untyped-def]
+    bill = services.inquire(b.code, number).bills[0]
+    return services.do_pay_bill(
+        who.principal,
+        PayBillRequest(b.code, number, who.account.public_id, bill.amount, bill.bill_ref),
+        idempotency_key=key,
+    ), bill
+
+
+def test_timeout_after_debit_keeps_hold_then_requery_posts_once() -> None:
+    who, b = payer(), biller()
+    number = account_for(b)
+    start = balance(who.account)
+    with simulator_overrides(timeout_rate=1.0, duplicate_rate=1.0):
+        view, bill = _pay(who, b, number, "t1")
+    assert view.state == "unknown"
+    assert available(who.account) == start - bill.amount.minor  # held, not yet posted
+    assert balance(who.account) == start
+    assert services.do_requery(view.payment_id) == "paid"
+    assert services.do_process_callbacks() == {"duplicate": 2}
+    assert balance(who.account) == start - bill.amount.minor
+    assert BillPayment.objects.get(public_id=view.payment_id).confirmations == 3
+
+
+def test_lost_payment_is_voided_customer_keeps_money() -> None:
+    who, b = payer(), biller()
+    number = account_for(b)
+    start = balance(who.account)
+    with simulator_overrides(lost_rate=1.0):
+        view, _bill = _pay(who, b, number, "t2")
+    assert view.state == "unknown"
+    assert services.do_requery(view.payment_id) == "failed"
+    assert available(who.account) == start
+    assert not SimReceipt.objects.exists()
+
+
+def test_reconciliation_breaks_are_resolved() -> None:
+    day = clock.get_business_date()
+    who, b = payer(), biller()
+    with simulator_overrides(false_failure_rate=1.0):
+        failed, _ = _pay(who, b, account_for(b, 1), "f1")
+    assert failed.state == "failed"
+    with simulator_overrides(missing_rate=1.0):
+        missing, _ = _pay(who, b, account_for(b, 2), "m1")
+        services.do_reconcile(b.code, day)
+    kinds = sorted(Break.objects.values_list("kind", flat=True))
+    assert kinds == ["ours_only", "theirs_only"]
+    assert services.do_auto_resolve_breaks("staff:test") == 2
+    assert queries.count_open_breaks() == 0
+    assert SimReceipt.objects.get(our_ref=str(failed.payment_id)).reversed
+    assert SimReceipt.objects.filter(our_ref=str(missing.payment_id), reversed=False).exists()
+    settled = services.do_settle(day)
+    assert len(settled) == 1 and settled[0].count == 1
+
+
+def test_amount_mismatch_refund() -> None:
+    day = clock.get_business_date()
+    who, b = payer(), biller()
+    start = balance(who.account)
+    with simulator_overrides(mismatch_rate=1.0):
+        _view, bill = _pay(who, b, account_for(b, 5), "mm")
+        services.do_reconcile(b.code, day)
+    brk = Break.objects.get()
+    assert brk.kind == "amount_mismatch" and brk.ours_minor - brk.theirs_minor == 1_00
+    services.do_resolve_break("staff:test", brk.public_id, "refund")
+    assert balance(who.account) == start - bill.amount.minor + 1_00
+    assert Notice.objects.filter(kind="refund").count() == 1
+
+
+def test_autopay_retries_when_biller_down_and_never_pays_twice() -> None:
+    who, b = payer(), biller()
+    number = account_for(b, 9)
+    mandate = services.do_create_mandate(
+        who.principal, b.code, number, who.account.public_id, Money(1_000_00, "CNY")
+    )
+    due = dt.date(2026, 11, mandate.due_day)
+    start = balance(who.account)
+    do_set_biller_down(b.code, True)
+    clock.do_set_business_date(due)
+    assert services.do_run_autopay(due) == {"retry": 1}
+    do_set_biller_down(b.code, False)
+    nxt = due + dt.timedelta(days=1)
+    clock.do_set_business_date(nxt)
+    result = services.do_run_autopay(nxt)
+    assert result == {"paid": 1}
+    paid = sum(p.amount_minor for p in BillPayment.objects.filter(state="paid"))
+    assert balance(who.account) == start - paid
+    assert services.do_run_autopay(nxt) == {}
+    assert Mandate.objects.get(public_id=mandate.mandate_id).last_period == "202611"
+    assert Notice.objects.filter(kind="autopay_paid").exists()
