@@ -16,7 +16,7 @@ def test_demo_resolves_and_is_idempotent() -> None:
     load_identity_demo()
     first = load_customers_demo()
     demo = SourceRecord.objects.get(source="insurance", record_key="INS-DEMO-0001")
-    assert demo.std["resident_id"] == "11010519491231002X" and demo.std["name"] == "张伟"
+    assert demo.std["resident_id"] == "110105199003070025" and demo.std["name"] == "张伟"
     mine = SourceRecord.objects.get(source="identity")
     assert demo.customer_id == mine.customer_id is not None
     assert ReviewPair.objects.filter(state="pending").exists()

@@ -22,6 +22,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from rongshu.insight.types import LAKE_SCHEMAS
+
 AS_OF = dt.date(2026, 6, 30)
 MONTHS = [
     dt.date(2025, 7, 1) + dt.timedelta(days=31 * i) for i in range(12)
@@ -237,35 +239,6 @@ def build_lake(root: Path, *, filler: int = FILLER, seed: int = 7) -> Path:
     return root
 
 
-ACCOUNT_SCHEMA = pa.schema(
-    [
-        ("account_id", pa.string()),
-        ("customer_id", pa.string()),
-        ("product_code", pa.string()),
-        ("opened_on", pa.date32()),
-        ("closed_on", pa.date32()),
-        ("currency", pa.string()),
-    ]
-)
-TXN_SCHEMA = pa.schema(
-    [
-        ("txn_id", pa.string()),
-        ("customer_id", pa.string()),
-        ("account_id", pa.string()),
-        ("booked_at", pa.timestamp("us", tz="UTC")),
-        ("amount_minor", pa.int64()),
-        ("currency", pa.string()),
-        ("kind", pa.string()),
-        ("channel", pa.string()),
-        ("mcc", pa.string()),
-        ("need_category", pa.string()),
-        ("counterparty_id", pa.string()),
-        ("cross_border", pa.bool_()),
-        ("country", pa.string()),
-    ]
-)
-
-
 def write_tables(
     root: Path,
     customers: list[dict[str, Any]],
@@ -274,8 +247,8 @@ def write_tables(
     balances: dict[dt.date, list[dict[str, Any]]],
 ) -> None:
     for name, rows, schema in (
-        ("customers", customers, None),
-        ("accounts", accounts, ACCOUNT_SCHEMA),
+        ("customers", customers, LAKE_SCHEMAS["customers"]),
+        ("accounts", accounts, LAKE_SCHEMAS["accounts"]),
     ):
         (root / name).mkdir(parents=True, exist_ok=True)
         table = pa.Table.from_pylist(rows, schema=schema)
@@ -286,8 +259,12 @@ def write_tables(
     for day, rows in by_day.items():
         folder = root / "transactions" / f"date={day.isoformat()}"
         folder.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.Table.from_pylist(rows, schema=TXN_SCHEMA), folder / "part-0.parquet")
+        pq.write_table(
+            pa.Table.from_pylist(rows, schema=LAKE_SCHEMAS["transactions"]),
+            folder / "part-0.parquet",
+        )
     for day, rows in balances.items():
         folder = root / "balances" / f"date={day.isoformat()}"
         folder.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.Table.from_pylist(rows), folder / "part-0.parquet")
+        table = pa.Table.from_pylist(rows, schema=LAKE_SCHEMAS["balances"])
+        pq.write_table(table, folder / "part-0.parquet")

@@ -3,7 +3,10 @@ and one folder per day of transactions and events; a second run exports nothing 
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -71,3 +74,40 @@ def test_snapshot_days_are_month_ends_and_the_last_day() -> None:
     days = export.snapshot_days(dt.date(2026, 1, 15), dt.date(2026, 3, 10))
     assert days == [dt.date(2026, 1, 31), dt.date(2026, 2, 28), dt.date(2026, 3, 10)]
     assert export.snapshot_days(dt.date(2026, 1, 1), dt.date(2026, 1, 31)) == [dt.date(2026, 1, 31)]
+
+
+def test_the_loaded_bank_exports_its_history_and_the_named_groups_emerge(
+    tmp_path: Path,
+    insight_results: Path,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+
+    from rongshu.identity import queries as identity_queries
+    from rongshu.insight import services
+    from rongshu.insight.library.segments import NAMED_GROUPS
+    from rongshu.simulation.bank.load import load_bank
+
+    end = clock.get_business_date()  # the ledger's transfers are created today
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = load_bank(customers=600, months=12, seed=1, end_on=end, spending="monthly")
+    assert counts["created"] > 0
+    for c in identity_queries.export_customers():
+        identity.do_set_consent(str(c["customer_id"]), "profiling", True)
+    lake = tmp_path / "lake"
+    export.export_lake(lake, since=dt.date(2000, 1, 1), until=end)
+    days = sorted(p.name for p in (lake / "transactions").iterdir())
+    assert len(days) > 300  # twelve months of booking dates, not the day of the load
+    txns = pq.read_table(lake / "transactions").to_pylist()
+    kinds = {t["kind"] for t in txns}
+    assert {"salary", "card", "qr", "loan_repayment", "interest"} <= kinds
+    assert any(t["cross_border"] and t["country"] != "CN" for t in txns)
+    products = {a["product_code"] for a in pq.read_table(lake / "accounts").to_pylist()}
+    assert {"deposit.current", "loan.mortgage", "loan.car"} <= products
+    last_month = end.replace(day=1) - dt.timedelta(days=1)
+    month_end = pq.read_table(lake / "balances" / f"date={last_month.isoformat()}").to_pylist()
+    owed = [b["balance_minor"] for b in month_end if b["product_code"] == "loan.mortgage"]
+    assert owed and all(b < 0 for b in owed)  # the lake's sign: owed
+    services.do_build(as_of=end, lake=lake)
+    segments = pq.read_table(insight_results / "segments.parquet").to_pydict()
+    sizes = {group: sum(segments[group]) for group in NAMED_GROUPS}
+    assert all(size > 0 for size in sizes.values()), sizes

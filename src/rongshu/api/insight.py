@@ -1,6 +1,8 @@
 """Insight endpoints for staff with ``segment.view``: the indicator catalogue, segments (sizes,
 history, members), a rule's live size estimate, circles, quality and one customer's profile
-(404 when the customer has no profile — e.g. withdrew profiling consent)."""
+(404 when the customer has no profile — e.g. withdrew profiling consent). Staff with
+``segment.manage`` save custom segments (``POST /segments``: a bad rule is a 422 problem with
+the parser's message) and deactivate them (``DELETE /segments/{code}``)."""
 
 from __future__ import annotations
 
@@ -8,12 +10,13 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from rongshu.api.auth import principal, principal_auth
+from rongshu.api.base import command
 from rongshu.identity.services import check_permission
 from rongshu.identity.types import Action
-from rongshu.insight import queries
+from rongshu.insight import queries, services
 from rongshu.insight.errors import UnknownSegment
 from rongshu.kernel.errors import NotFound
 
@@ -46,6 +49,25 @@ class SegmentOut(Schema):
     named: bool
     version: int
     size: int | None = None
+
+
+class SegmentIn(Schema):
+    code: str = Field(..., max_length=48, description="lowercase letters, digits and _")
+    zh: str = Field(..., max_length=100)
+    en: str = Field(..., max_length=100)
+    rule: str = Field(..., max_length=2000)
+
+
+class SavedSegmentOut(Schema):
+    id: str
+    zh: str
+    en: str
+    family: str
+    rule: str
+    version: int
+    active: bool
+    created_by: str
+    created_at: dt.datetime
 
 
 class SizePoint(Schema):
@@ -120,6 +142,47 @@ def list_indicators(request: HttpRequest, category: str = "") -> list[dict[str, 
 def list_segments(request: HttpRequest, family: str = "") -> list[dict[str, Any]]:
     _staff(request)
     return queries.list_segments(family)
+
+
+def _saved_out(saved: Any) -> dict[str, Any]:
+    return {
+        "id": saved.code,
+        "zh": saved.zh,
+        "en": saved.en,
+        "family": saved.family,
+        "rule": saved.rule,
+        "version": saved.version,
+        "active": saved.active,
+        "created_by": saved.created_by,
+        "created_at": saved.created_at,
+    }
+
+
+@router.post(
+    "/segments",
+    response={200: SavedSegmentOut, 201: SavedSegmentOut},
+    summary="Staff: save a custom segment (an existing code is edited: version + 1)",
+)
+@command()
+def save_segment(request: HttpRequest, payload: SegmentIn) -> Status[dict[str, Any]]:
+    who = principal(request)
+    check_permission(who, Action.SEGMENT_MANAGE)
+    saved = services.do_save_segment(
+        actor=who.principal_key, code=payload.code, zh=payload.zh, en=payload.en, rule=payload.rule
+    )
+    return Status(201 if saved.version == 1 else 200, _saved_out(saved))
+
+
+@router.delete(
+    "/segments/{segment_id}",
+    response=SavedSegmentOut,
+    summary="Staff: deactivate a saved custom segment (the next build closes its memberships)",
+)
+@command()
+def deactivate_segment(request: HttpRequest, segment_id: str) -> dict[str, Any]:
+    who = principal(request)
+    check_permission(who, Action.SEGMENT_MANAGE)
+    return _saved_out(services.do_deactivate_segment(actor=who.principal_key, code=segment_id))
 
 
 @router.get("/segments/{segment_id}", response=SegmentDetailOut, summary="Staff: one segment")

@@ -79,6 +79,7 @@ class Action(StrEnum):
     AUDIT_VIEW = "audit.view"
     CONSENT_VIEW = "consent.view"
     SEGMENT_VIEW = "segment.view"
+    SEGMENT_MANAGE = "segment.manage"  # save and deactivate custom segments (audited)
     ACCOUNT_FREEZE = "account.freeze"
     ACCOUNT_UNFREEZE = "account.unfreeze"  # four-eyes
     LOAN_DECIDE = "loan.decide"
@@ -106,12 +107,12 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.TELLER: frozenset(_TELLER),
     Role.RELATIONSHIP_MANAGER: frozenset(
         {_A.CUSTOMER_VIEW, _A.CONSENT_VIEW, _A.SEGMENT_VIEW, _A.LEDGER_VIEW, _A.APPROVAL_REQUEST}
-        | {_A.PAYMENT_VIEW}
+        | {_A.PAYMENT_VIEW, _A.SEGMENT_MANAGE}
     ),
     Role.BRANCH_MANAGER: frozenset(
         _TELLER
         | {_A.STAFF_LIST, _A.ACCOUNT_UNFREEZE, _A.APPROVAL_DECIDE, _A.CONSENT_VIEW}
-        | {_A.LOAN_DECIDE, _A.SEGMENT_VIEW}
+        | {_A.LOAN_DECIDE, _A.SEGMENT_VIEW, _A.SEGMENT_MANAGE}
         | {_A.CUSTOMER_RESOLVE}
     ),
     Role.RISK_OFFICER: frozenset(
@@ -121,7 +122,9 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
         | {_A.PAYMENT_VIEW, _A.PAYMENT_MANAGE}
         | {_A.CUSTOMER_RESOLVE}
     ),
-    Role.MARKETING_ANALYST: frozenset({_A.SEGMENT_VIEW, _A.CONSENT_VIEW, _A.ASSISTANT_MANAGE}),
+    Role.MARKETING_ANALYST: frozenset(
+        {_A.SEGMENT_VIEW, _A.SEGMENT_MANAGE, _A.CONSENT_VIEW, _A.ASSISTANT_MANAGE}
+    ),
     Role.PARTNER_MANAGER: frozenset({_A.PARTNER_VIEW, _A.PARTNER_MANAGE, _A.APPROVAL_REQUEST}),
     Role.AUDITOR: frozenset(
         {_A.AUDIT_VIEW, _A.STAFF_LIST, _A.CUSTOMER_VIEW, _A.PARTNER_VIEW, _A.CONSENT_VIEW}

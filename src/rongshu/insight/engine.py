@@ -147,7 +147,7 @@ def compile_profile(indicators: Sequence[Indicator], as_of: dt.date) -> str:
 
 def compile_segments(segments: Iterable[Segment]) -> str:
     cols = [
-        f"CASE WHEN {compile_rule(s['rule']).sql} THEN TRUE ELSE FALSE END AS {s['id']}"
+        f'CASE WHEN {compile_rule(s["rule"]).sql} THEN TRUE ELSE FALSE END AS "{s["id"]}"'
         for s in segments
     ]
     return "SELECT customer_id, " + ", ".join(cols) + " FROM profile"
@@ -177,14 +177,17 @@ def compile_circles() -> str:
     return " UNION ALL ".join(parts)
 
 
-def make_plan(as_of: dt.date) -> Plan:
+def make_plan(as_of: dt.date, extra_segments: Sequence[Segment] = ()) -> Plan:
+    """The plan for ``as_of``: the shipped library plus ``extra_segments`` (saved custom
+    segments; their ids are checked identifiers, their rules parsed like shipped ones)."""
+    segments = [*SEGMENTS, *extra_segments]
     return Plan(
         as_of=as_of,
         profile_sql=compile_profile(INDICATORS, as_of),
-        segments_sql=compile_segments(SEGMENTS),
+        segments_sql=compile_segments(segments),
         stages_sql=compile_stages(),
         indicator_ids=tuple(i["id"] for i in INDICATORS),
-        segment_ids=tuple(s["id"] for s in SEGMENTS),
+        segment_ids=tuple(s["id"] for s in segments),
     )
 
 
@@ -336,12 +339,17 @@ class Results:
     freshness: dict[str, dt.date | None]  # source -> latest lake date on or before as_of
 
 
-def run(engine: Engine, as_of: dt.date, progress: Progress | None = None) -> Results:
+def run(
+    engine: Engine,
+    as_of: dt.date,
+    progress: Progress | None = None,
+    extra_segments: Sequence[Segment] = (),
+) -> Results:
     """Run the whole plan on ``engine``; results come back as Arrow tables sorted by customer."""
     import time
 
     say = progress or (lambda _m: None)
-    plan = make_plan(as_of)
+    plan = make_plan(as_of, extra_segments)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     say(f"indicators ({len(plan.indicator_ids)})")

@@ -8,8 +8,15 @@ from rongshu.kernel.errors import InvalidInput, NotFound
 
 
 class InvalidRule(InvalidInput):
+    status = 422  # well-formed request, the rule does not parse or type-check
     code = "invalid_segment_rule"
     title = _("The segment rule is not valid.")
+
+
+class InvalidSegmentCode(InvalidInput):
+    status = 422
+    code = "invalid_segment_code"
+    title = _("The segment code is not valid.")
 
 
 class UnknownIndicator(NotFound):

@@ -109,3 +109,23 @@ class CircleStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.circle_id} {self.as_of}"
+
+
+class SavedSegment(models.Model):
+    """A custom segment saved from the console's builder (family ``custom``). The next build
+    evaluates every active one like a shipped segment, with membership history under ``code``;
+    ``version`` grows by one on each edit."""
+
+    code = models.CharField(max_length=48, unique=True)
+    zh = models.CharField(max_length=100)
+    en = models.CharField(max_length=100)
+    family = models.CharField(max_length=20, default="custom")
+    rule = models.TextField()
+    version = models.PositiveIntegerField(default=1)
+    created_by = models.CharField(max_length=100)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"{self.code} v{self.version}"

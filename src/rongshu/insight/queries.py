@@ -29,6 +29,31 @@ from rongshu.insight.models import (
 
 # Lifecycle stage -> (zh, en) names, for channels.
 STAGE_LABELS: dict[str, tuple[str, str]] = STAGE_NAMES
+CUSTOM_FAMILY: tuple[str, str] = ("自定义", "Custom")
+
+
+def _custom(*, active_only: bool = True) -> list[dict[str, Any]]:
+    from rongshu.insight.services import saved_segments
+
+    return saved_segments(active_only=active_only)
+
+
+def _all_segments() -> list[dict[str, Any]]:
+    """The shipped segments, then the active saved custom ones."""
+    return [*SEGMENTS, *_custom()]
+
+
+def _segment_by_id(segment_id: str) -> dict[str, Any] | None:
+    """A shipped segment, or a saved one (deactivated ones too: their history stays)."""
+    found = SEGMENT_BY_ID.get(segment_id)
+    if found is not None:
+        return found
+    return next((s for s in _custom(active_only=False) if s["id"] == segment_id), None)
+
+
+def saved_segments() -> list[dict[str, Any]]:
+    """The active saved custom segments (family ``custom``), by code."""
+    return _custom()
 
 
 @dataclass(frozen=True)
@@ -44,9 +69,10 @@ class SegmentView:
 def segments_of(customer: str) -> list[SegmentView]:
     """The segments a customer is in now (empty without profiling consent or before a build)."""
     rows = SegmentMembership.objects.filter(customer_id=str(customer), left_on__isnull=True)
+    known = {s["id"]: s for s in _all_segments()}
     out = []
     for m in rows.order_by("segment_id"):
-        s = SEGMENT_BY_ID.get(m.segment_id)
+        s = known.get(m.segment_id)
         if s is not None:
             out.append(SegmentView(s["id"], s["zh"], s["en"], s["family"], s["rule"], m.entered_on))
     return out
@@ -105,16 +131,18 @@ def list_segments(family: str = "") -> list[dict[str, Any]]:
             SegmentSize.objects.filter(as_of=latest.as_of).values_list("segment_id", "size")
         )
     return [
-        {**s, "size": sizes.get(s["id"])} for s in SEGMENTS if not family or s["family"] == family
+        {**s, "size": sizes.get(s["id"])}
+        for s in _all_segments()
+        if not family or s["family"] == family
     ]
 
 
 def families() -> dict[str, tuple[str, str]]:
-    return FAMILIES
+    return {**FAMILIES, "custom": CUSTOM_FAMILY}
 
 
 def segment(segment_id: str) -> dict[str, Any]:
-    s = SEGMENT_BY_ID.get(segment_id)
+    s = _segment_by_id(segment_id)
     if s is None:
         raise UnknownSegment()
     history = list(SegmentSize.objects.filter(segment_id=segment_id).order_by("as_of"))
@@ -122,7 +150,7 @@ def segment(segment_id: str) -> dict[str, Any]:
 
 
 def segment_members(segment_id: str, *, limit: int = 100) -> list[str]:
-    if segment_id not in SEGMENT_BY_ID:
+    if _segment_by_id(segment_id) is None:
         raise UnknownSegment()
     return list(
         SegmentMembership.objects.filter(segment_id=segment_id, left_on__isnull=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,18 +24,21 @@ from django.conf import settings
 from django.db import transaction
 
 from rongshu.insight import engine as engines
+from rongshu.insight.errors import InvalidSegmentCode, UnknownSegment
 from rongshu.insight.events import LifecycleStageChanged
 from rongshu.insight.library.indicators import BY_ID, INDICATORS
-from rongshu.insight.library.segments import ACTIVE_STAGES, WON_BACK
+from rongshu.insight.library.segments import ACTIVE_STAGES, SEGMENT_BY_ID, WON_BACK, Segment
 from rongshu.insight.models import (
     BuildRun,
     CircleStat,
     CustomerProfile,
     IndicatorQuality,
+    SavedSegment,
     SegmentMembership,
     SegmentSize,
     StageTransition,
 )
+from rongshu.insight.rules import KEYWORDS, compile_rule
 from rongshu.kernel import clock
 from rongshu.kernel.audit import do_audit
 from rongshu.kernel.outbox import record_events
@@ -89,9 +93,109 @@ def run_engine(
     """Compute without touching the serving tables (for exports, benches and comparisons)."""
     eng = engines.open_engine(engine, lake or lake_dir())
     try:
-        return engines.run(eng, as_of, progress)
+        return engines.run(eng, as_of, progress, saved_segments())
     finally:
         eng.close()
+
+
+# ------------------------------------------------------------------ saved custom segments
+CUSTOM_FAMILY = "custom"
+CODE = re.compile(r"[a-z][a-z0-9_]{2,47}")
+NAME_MAX = 100
+
+
+def saved_segments(*, active_only: bool = True) -> list[Segment]:
+    """Saved custom segments as library-shaped dicts (family ``custom``), by code."""
+    rows = SavedSegment.objects.order_by("code")
+    if active_only:
+        rows = rows.filter(active=True)
+    return [
+        {
+            "id": s.code,
+            "zh": s.zh,
+            "en": s.en,
+            "family": s.family,
+            "rule": s.rule,
+            "named": False,
+            "version": s.version,
+            "active": s.active,
+            "created_by": s.created_by,
+            "created_at": s.created_at,
+        }
+        for s in rows
+    ]
+
+
+def _check_code(code: str) -> None:
+    if not CODE.fullmatch(code):
+        raise InvalidSegmentCode(
+            "a code is 3 to 48 characters: lowercase letters, digits and _, starting with a letter"
+        )
+    if code in SEGMENT_BY_ID or code in BY_ID or code in KEYWORDS or code == "customer_id":
+        raise InvalidSegmentCode(f"{code!r} is already a shipped segment, an indicator or a word")
+
+
+@transaction.atomic
+def do_save_segment(*, actor: str, code: str, zh: str, en: str, rule: str) -> SavedSegment:
+    """Save a custom segment, or edit the one with this code (``version`` + 1, active again).
+
+    The rule is parsed and type-checked by :func:`rongshu.insight.rules.compile_rule` (never
+    ``eval``; :class:`InvalidRule` with the parser's message); the next build evaluates it."""
+    code = code.strip()
+    _check_code(code)
+    zh, en = zh.strip()[:NAME_MAX], en.strip()[:NAME_MAX]
+    if not zh or not en:
+        raise InvalidSegmentCode("both the Chinese and the English name are required")
+    compiled = compile_rule(rule)  # raises InvalidRule
+    now = clock.now()
+    saved = SavedSegment.objects.select_for_update().filter(code=code).first()
+    if saved is None:
+        saved = SavedSegment.objects.create(
+            code=code,
+            zh=zh,
+            en=en,
+            family=CUSTOM_FAMILY,
+            rule=rule.strip(),
+            created_by=actor,
+            created_at=now,
+            updated_at=now,
+        )
+        action = "insight.segment_saved"
+    else:
+        saved.zh, saved.en, saved.rule = zh, en, rule.strip()
+        saved.version += 1
+        saved.active = True
+        saved.updated_at = now
+        saved.save()
+        action = "insight.segment_edited"
+    do_audit(
+        actor,
+        action,
+        object_type="segment",
+        object_id=code,
+        data={"rule": saved.rule, "version": saved.version, "sql": compiled.sql},
+    )
+    return saved
+
+
+@transaction.atomic
+def do_deactivate_segment(*, actor: str, code: str) -> SavedSegment:
+    """Stop evaluating a saved segment: the next build closes its open memberships."""
+    saved = SavedSegment.objects.select_for_update().filter(code=code).first()
+    if saved is None:
+        raise UnknownSegment()
+    if saved.active:
+        saved.active = False
+        saved.updated_at = clock.now()
+        saved.save(update_fields=["active", "updated_at"])
+        do_audit(
+            actor,
+            "insight.segment_deactivated",
+            object_type="segment",
+            object_id=code,
+            data={"version": saved.version},
+        )
+    return saved
 
 
 def _clean(value: Any) -> Any:

@@ -314,7 +314,8 @@ def access_application(
 ) -> Application:
     qs = Application.objects.select_related("model_version")
     if lock:
-        qs = qs.select_for_update()
+        # model_version is nullable (an outer join): PostgreSQL locks only the application row
+        qs = qs.select_for_update(of=("self",))
     app = qs.filter(public_id=application_id).first()
     if app is None:
         raise ApplicationNotFound()

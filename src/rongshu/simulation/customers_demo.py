@@ -49,7 +49,7 @@ def load_customers_demo() -> str:
                     {
                         "record_id": "INS-DEMO-0001",
                         "name": "張偉",
-                        "resident_id": "110105491231002",  # the 15-digit first-generation ID
+                        "resident_id": "110105900307002",  # the 15-digit first-generation ID
                         "phone": "138 0000 0001",
                         "address": "北京市朝阳区建国路 88 号",
                     }

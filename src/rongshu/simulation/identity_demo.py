@@ -24,7 +24,7 @@ def load_identity_demo() -> str:
             DEMO_CUSTOMER_PHONE,
             DEMO_CUSTOMER_PASSWORD,
             real_name="张伟",
-            resident_id="11010519491231002X",
+            resident_id="110105199003070025",
         )
         identity.do_set_consent(login.customer_id, ConsentPurpose.MARKETING, True, channel="demo")
         created.append("customer")

@@ -1,17 +1,23 @@
 """Staff console for insight (``segment.view``): indicator catalogue with quality, segments and
 their dashboards (size over time and composition as server-rendered SVG), the segment builder
-with a live size estimate (htmx), circles, and a customer's profile fragment."""
+with a live size estimate (htmx) and, for ``segment.manage``, saving the rule as a custom
+segment, circles, and a customer's profile fragment."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
+from rongshu.identity import services as identity
 from rongshu.identity.types import Action
-from rongshu.insight import queries
+from rongshu.insight import queries, services
 from rongshu.insight.errors import UnknownSegment
+from rongshu.kernel.errors import DomainError
 from rongshu.web.access import staff_required
 
 BAR_WIDTH = 600
@@ -94,14 +100,64 @@ def segment(request: HttpRequest, segment_id: str) -> HttpResponse:
     )
 
 
-@staff_required(Action.SEGMENT_VIEW)
-def builder(request: HttpRequest) -> HttpResponse:
-    rule = request.GET.get("rule", "")
+def _builder_page(
+    request: HttpRequest, form: dict[str, str], *, error: str = "", status: int = 200
+) -> HttpResponse:
+    rule = form.get("rule", "")
     return render(
         request,
         "insight/builder.html",
-        {"rule": rule, "result": queries.estimate(rule) if rule else None},
+        {
+            "rule": rule,
+            "form": form,
+            "error": error,
+            "result": queries.estimate(rule) if rule else None,
+            "can_manage": identity.has_permission(
+                request.principal,  # type: ignore[attr-defined]
+                Action.SEGMENT_MANAGE,
+            ),
+            "saved": queries.saved_segments(),
+        },
+        status=status,
     )
+
+
+@staff_required(Action.SEGMENT_VIEW)
+def builder(request: HttpRequest) -> HttpResponse:
+    return _builder_page(request, {"rule": request.GET.get("rule", "")})
+
+
+@staff_required(Action.SEGMENT_MANAGE)
+@require_POST
+def save_segment(request: HttpRequest) -> HttpResponse:
+    form = {k: request.POST.get(k, "") for k in ("code", "zh", "en", "rule")}
+    try:
+        saved = services.do_save_segment(
+            actor=request.principal.principal_key,  # type: ignore[attr-defined]
+            **form,
+        )
+    except DomainError as exc:
+        return _builder_page(request, form, error=str(exc.detail), status=exc.status)
+    messages.success(
+        request,
+        _("Saved segment %(code)s, version %(version)s; the next build computes its members.")
+        % {"code": saved.code, "version": saved.version},
+    )
+    return redirect("web:insight_builder")
+
+
+@staff_required(Action.SEGMENT_MANAGE)
+@require_POST
+def deactivate_segment(request: HttpRequest, segment_id: str) -> HttpResponse:
+    try:
+        services.do_deactivate_segment(
+            actor=request.principal.principal_key,  # type: ignore[attr-defined]
+            code=segment_id,
+        )
+    except UnknownSegment as exc:
+        raise Http404(str(exc)) from exc
+    messages.success(request, _("Deactivated segment %(code)s.") % {"code": segment_id})
+    return redirect("web:insight_builder")
 
 
 @staff_required(Action.SEGMENT_VIEW)

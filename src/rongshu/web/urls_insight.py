@@ -8,6 +8,12 @@ urlpatterns = [
     path("console/insight/segments/<slug:segment_id>/", views.segment, name="insight_segment"),
     path("console/insight/builder/", views.builder, name="insight_builder"),
     path("console/insight/builder/estimate/", views.estimate, name="insight_estimate"),
+    path("console/insight/builder/save/", views.save_segment, name="insight_save_segment"),
+    path(
+        "console/insight/saved/<slug:segment_id>/deactivate/",
+        views.deactivate_segment,
+        name="insight_deactivate_segment",
+    ),
     path("console/insight/circles/", views.circles, name="insight_circles"),
     path("console/insight/customers/<str:customer_id>/", views.profile, name="insight_profile"),
 ]

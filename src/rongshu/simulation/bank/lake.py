@@ -20,6 +20,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from rongshu.insight.types import (
+    ACCOUNTS_SCHEMA,
+    BALANCES_SCHEMA,
+    CUSTOMERS_SCHEMA,
+    TRANSACTIONS_SCHEMA,
+)
 from rongshu.simulation.bank import money
 from rongshu.simulation.bank import spending as sp
 from rongshu.simulation.bank.companies import company, company_count
@@ -33,57 +39,6 @@ ROW_GROUP = 20_000
 MAX_BUFFERED = 120_000  # rows held in memory across all of a month's day files
 TABLES = ("customers", "accounts", "transactions", "balances", "events", "ground_truth")
 
-TXN_SCHEMA = pa.schema(
-    [
-        ("txn_id", pa.string()),
-        ("customer_id", pa.string()),
-        ("account_id", pa.string()),
-        ("booked_at", pa.timestamp("us", tz="UTC")),
-        ("amount_minor", pa.int64()),
-        ("currency", pa.string()),
-        ("kind", pa.string()),
-        ("channel", pa.string()),
-        ("mcc", pa.string()),
-        ("need_category", pa.string()),
-        ("counterparty_id", pa.string()),
-        ("cross_border", pa.bool_()),
-        ("country", pa.string()),
-    ]
-)
-CUSTOMER_SCHEMA = pa.schema(
-    [
-        ("customer_id", pa.string()),
-        ("kind", pa.string()),
-        ("gender", pa.string()),
-        ("birth_on", pa.date32()),
-        ("province_code", pa.string()),
-        ("city_code", pa.string()),
-        ("district_code", pa.string()),
-        ("onboarded_on", pa.date32()),
-        ("employer_id", pa.string()),
-        ("kyc_level", pa.int32()),
-        ("profiling_consent", pa.bool_()),
-    ]
-)
-ACCOUNT_SCHEMA = pa.schema(
-    [
-        ("account_id", pa.string()),
-        ("customer_id", pa.string()),
-        ("product_code", pa.string()),
-        ("opened_on", pa.date32()),
-        ("closed_on", pa.date32()),
-        ("currency", pa.string()),
-    ]
-)
-BALANCE_SCHEMA = pa.schema(
-    [
-        ("customer_id", pa.string()),
-        ("account_id", pa.string()),
-        ("product_code", pa.string()),
-        ("balance_minor", pa.int64()),
-        ("currency", pa.string()),
-    ]
-)
 LIFE_SCHEMA = pa.schema([("customer_id", pa.string()), ("event", pa.string()), ("on", pa.date32())])
 # Spells of a life that last (a loan's term, a stay abroad): begun on or before the end date;
 # ``to_on`` is when the spell ends or is scheduled to end, which may lie after the end date.
@@ -212,7 +167,7 @@ def _txn_table(
             "cross_border": pa.array(rows["cross"], type=pa.bool_()),
             "country": pc.take(_COUNTRIES, pa.array(rows["country"])),
         },
-        schema=TXN_SCHEMA,
+        schema=TRANSACTIONS_SCHEMA,
     )
 
 
@@ -246,7 +201,7 @@ def _customers_table(
             "kyc_level": pa.array(np.where(lives.credit_card[keep], 3, 2).astype(np.int32)),
             "profiling_consent": pa.array((people.street_seed[keep] % np.uint64(10)) < 8),
         },
-        schema=CUSTOMER_SCHEMA,
+        schema=CUSTOMERS_SCHEMA,
     )
 
 
@@ -291,7 +246,7 @@ def _accounts_table(seed: int, people: People, acc: dict[str, np.ndarray]) -> pa
             "closed_on": _nullable_dates(acc["closed"]),
             "currency": pa.array(np.full(len(gidx), "CNY", dtype=object), type=pa.string()),
         },
-        schema=ACCOUNT_SCHEMA,
+        schema=ACCOUNTS_SCHEMA,
     )
 
 
@@ -376,7 +331,7 @@ def _balances_table(
             "balance_minor": pa.array(balance, type=pa.int64()),
             "currency": pa.array(np.full(len(gidx), "CNY", dtype=object), type=pa.string()),
         },
-        schema=BALANCE_SCHEMA,
+        schema=BALANCES_SCHEMA,
     )
 
 
@@ -401,7 +356,7 @@ def _company_tables(seed: int, companies: int, end: int) -> tuple[pa.Table, pa.T
             "kyc_level": pa.array(np.full(companies, 3, dtype=np.int32)),
             "profiling_consent": pa.array(np.zeros(companies, dtype=bool)),
         },
-        schema=CUSTOMER_SCHEMA,
+        schema=CUSTOMERS_SCHEMA,
     )
     accounts = pa.table(
         {
@@ -412,7 +367,7 @@ def _company_tables(seed: int, companies: int, end: int) -> tuple[pa.Table, pa.T
             "closed_on": pa.array([None] * companies, type=pa.date32()),
             "currency": pa.array(["CNY"] * companies, type=pa.string()),
         },
-        schema=ACCOUNT_SCHEMA,
+        schema=ACCOUNTS_SCHEMA,
     )
     return customers, accounts
 
@@ -454,7 +409,7 @@ def _company_month(seed: int, companies: int, month: int, first: int, last: int)
             kind += ["transfer_out", "transfer_in"]
             cp += [s, k]
     if not cust:
-        return TXN_SCHEMA.empty_table()
+        return TRANSACTIONS_SCHEMA.empty_table()
     ca, da, aa = np.array(cust, dtype=np.uint64), np.array(day), np.array(amount, dtype=np.int64)
     n = len(ca)
     order = np.lexsort((np.arange(n), da))
@@ -486,7 +441,7 @@ def _company_month(seed: int, companies: int, month: int, first: int, last: int)
             "cross_border": pa.array(np.zeros(n, dtype=bool)),
             "country": pa.array(["CN"] * n, type=pa.string()),
         },
-        schema=TXN_SCHEMA,
+        schema=TRANSACTIONS_SCHEMA,
     )
 
 
@@ -527,8 +482,8 @@ def write_lake(
         "spells": 0,
     }
 
-    cust_w = _Buffered(path / "customers" / "part-00000.parquet", CUSTOMER_SCHEMA)
-    acc_w = _Buffered(path / "accounts" / "part-00000.parquet", ACCOUNT_SCHEMA)
+    cust_w = _Buffered(path / "customers" / "part-00000.parquet", CUSTOMERS_SCHEMA)
+    acc_w = _Buffered(path / "accounts" / "part-00000.parquet", ACCOUNTS_SCHEMA)
     life_w = _Buffered(path / "ground_truth" / "life_events.parquet", LIFE_SCHEMA)
     typ_w = _Buffered(path / "ground_truth" / "typologies.parquet", TYPOLOGY_SCHEMA)
     spell_w = _Buffered(path / "ground_truth" / "spells.parquet", SPELL_SCHEMA)
@@ -538,13 +493,13 @@ def write_lake(
         day_files = {
             d: _Buffered(
                 path / "transactions" / f"date={to_date(d):%Y-%m-%d}" / "part-00000.parquet",
-                TXN_SCHEMA,
+                TRANSACTIONS_SCHEMA,
             )
             for d in range(first, last + 1)
         }
         bal_w = _Buffered(
             path / "balances" / f"date={to_date(last):%Y-%m-%d}" / "part-00000.parquet",
-            BALANCE_SCHEMA,
+            BALANCES_SCHEMA,
         )
         for block in range(blocks):
             people = generate_people(seed, block, end_on)

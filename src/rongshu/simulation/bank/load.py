@@ -28,9 +28,10 @@ from rongshu.ledger import queries as ledger_queries
 from rongshu.ledger import services as ledger
 from rongshu.ledger.types import MAX_BATCH, TransferIn
 from rongshu.simulation.bank import money
+from rongshu.simulation.bank import spending as sp
 from rongshu.simulation.bank.ids import BLOCK, TAGS, id_array, one_id
-from rongshu.simulation.bank.lives import generate_lives
-from rongshu.simulation.bank.money import K
+from rongshu.simulation.bank.lives import CAR_LOAN_RATE, MORTGAGE_RATE, generate_lives
+from rongshu.simulation.bank.money import COUNTRIES, KINDS, SLOTS, K
 from rongshu.simulation.bank.people import generate_people, to_date, to_days
 from rongshu.simulation.bank.typologies import inject
 
@@ -42,6 +43,7 @@ CHART = {
     "nucc": "settlement.nucc.CNY",
     "loans": "loans.receivable.CNY",
     "interest": "expense.interest.CNY",
+    "interest_income": "income.interest.CNY",
     "cash": "cash.CNY",
 }
 _CODES = {
@@ -58,6 +60,44 @@ _CODES = {
     K["investment"]: "investment",
     K["cash"]: "cash_deposit",
 }
+
+
+# the loans' ledger accounts: slot → (product code, label, annual rate)
+LOANS = {
+    2: ("loan_mortgage", "住房贷款", MORTGAGE_RATE),
+    3: ("loan_car", "汽车贷款", CAR_LOAN_RATE),
+}
+_BEIJING = dt.timezone(dt.timedelta(hours=8))
+
+
+def _meta(day: int, sec: int, kind: int, channel: int, **extra: Any) -> dict[str, Any]:
+    """The transfer's business metadata for the lake export (docs/lake.md): the booking date
+    and moment (the history is posted at load time) and the generator's kind and channel."""
+    on = to_date(day)
+    at = dt.datetime.combine(on, dt.time(), _BEIJING) + dt.timedelta(seconds=sec)
+    meta: dict[str, Any] = {
+        "booked_on": on.isoformat(),
+        "booked_at": at.astimezone(dt.UTC).isoformat(),
+        "kind": KINDS[kind],
+        "channel": money.CHANNELS[channel],
+    }
+    meta.update({k: v for k, v in extra.items() if v is not None})
+    return meta
+
+
+def _row_meta(rows: dict[str, Any], k: int) -> dict[str, Any]:
+    mcc = int(rows["mcc"][k])
+    cross = bool(rows["cross"][k])
+    return _meta(
+        int(rows["day"][k]),
+        int(rows["sec"][k]),
+        int(rows["kind"][k]),
+        int(rows["channel"][k]),
+        mcc=sp.ALL_MCC[mcc].code if mcc >= 0 else None,
+        need_category=sp.ALL_MCC[mcc].need if mcc >= 0 else None,
+        cross_border=True if cross else None,
+        country=COUNTRIES[int(rows["country"][k])] if cross else None,
+    )
 
 
 def _uuids(arr: Any) -> list[uuid.UUID]:
@@ -98,6 +138,9 @@ def load_bank(
     end = to_days(end_on)
     blocks = (customers + BLOCK - 1) // BLOCK
     ledger_of: dict[int, dict[int, uuid.UUID]] = {}
+    loan_of: dict[tuple[int, int, int], uuid.UUID] = {}  # (block, local index, slot) → account
+    owed_now: dict[uuid.UUID, int] = {}  # a loan account's outstanding principal
+    before = periods[0][0] - 1  # the opening balances are booked the day before the window
     pending: list[TransferIn] = []
 
     def flush() -> None:
@@ -148,26 +191,52 @@ def load_bank(
         counts["accounts"] += len(ledger_of[block])
         plans[block] = inject(seed, block, people, lives, periods, customers)
         states[block] = money.new_state(lives)
-        # opening balance before the window, and the loan book (outstanding principal)
-        owed_by_slot = {s: -money.loan_balance(lives, s, periods[0][0]) for s in (2, 3)}
+        # opening balance before the window, and the loan book (outstanding principal) on
+        # each customer's loan account; loans taken out in the window get theirs too
+        owed_by_slot = {s: -money.loan_balance(lives, s, periods[0][0]) for s in LOANS}
+        months_of = {2: lives.mortgage_months, 3: lives.car_loan_months}
+        start_of = {2: lives.home, 3: lives.car}
         for i, opened_id in ledger_of[block].items():
             gid = int(people.index[i])
             opening = int(lives.opening_balance[i])
             if opening > 0:
                 openings.append(
-                    _t(seed, (1 << 63) | (gid << 4), bank["beps"], opened_id, opening, "opening")
+                    _t(
+                        seed,
+                        (1 << 63) | (gid << 4),
+                        bank["beps"],
+                        opened_id,
+                        opening,
+                        "opening",
+                        {"booked_on": to_date(before).isoformat(), "opening": True},
+                    )
                 )
-            for slot in (2, 3):
+            for slot, (product, label, _rate) in LOANS.items():
                 owed = int(owed_by_slot[slot][i])
+                fresh = (
+                    int(months_of[slot][i]) > 0 and periods[0][0] <= int(start_of[slot][i]) <= end
+                )
+                if owed <= 0 and not fresh:
+                    continue
+                loan_id = ledger.do_create_account(
+                    name=f"{people.name(i)} {label}",
+                    currency="CNY",
+                    kind="asset",
+                    owner_id=str(cids[i]),
+                    product_code=product,
+                ).public_id
+                loan_of[(block, i, slot)] = loan_id
+                owed_now[loan_id] = max(owed, 0)
                 if owed > 0:
                     openings.append(
                         _t(
                             seed,
                             (1 << 63) | (gid << 4) | slot,
-                            bank["loans"],
+                            loan_id,
                             bank["hvps"],
                             owed,
                             "loan_book",
+                            {"booked_on": to_date(before).isoformat(), "opening": True},
                         )
                     )
         say(f"bank: {min((block + 1) * BLOCK, customers):,}/{customers:,} customers imported")
@@ -199,24 +268,60 @@ def load_bank(
             if spending == "monthly":
                 spend = np.isin(rows_["kind"], (K["card"], K["qr"])) & (rows_["slot"] == 0)
                 on_current = on_current[~spend[on_current]]
-                for kind_ in (K["card"], K["qr"]):
-                    sel = spend & (rows_["kind"] == kind_)
+                for kind_, cross in ((K["card"], 0), (K["qr"], 0), (K["card"], 1), (K["qr"], 1)):
+                    sel = spend & (rows_["kind"] == kind_) & (rows_["cross"] == bool(cross))
                     total = np.bincount(
                         rows_["cust"][sel], weights=-rows_["amount"][sel], minlength=BLOCK
                     )
+                    country = np.zeros(BLOCK, dtype=np.int64)
+                    country[rows_["cust"][sel]] = rows_["country"][sel]
+                    last_day = np.zeros(BLOCK, dtype=np.int64)
+                    np.maximum.at(last_day, rows_["cust"][sel], rows_["day"][sel])
                     for i in np.flatnonzero(total > 0).tolist():
                         spender = accs.get(i)
                         if spender is None:
                             continue
                         key = (
                             (1 << 62)
+                            | (cross << 61)
                             | (block << 40)
                             | (month << 28)
                             | (i << 1)
                             | (kind_ == K["qr"])
                         )
                         bank_leg = bank["nucc"] if kind_ == K["qr"] else bank["unionpay"]
-                        post(_t(seed, key, spender, bank_leg, int(total[i]), _CODES[kind_]))
+                        if cross:
+                            bank_leg = bank["hvps"]
+                        meta = _meta(
+                            int(last_day[i]),
+                            20 * 3600,
+                            kind_,
+                            money.C["qr" if kind_ == K["qr"] else "pos"],
+                            cross_border=True if cross else None,
+                            country=COUNTRIES[int(country[i])] if cross else None,
+                        )
+                        code = _CODES[kind_]
+                        post(_t(seed, key, spender, bank_leg, int(total[i]), code, meta))
+            # loans taken out in the window: the loan account pays the seller (another bank)
+            for k in np.flatnonzero(rows_["kind"] == K["loan_disbursement"]).tolist():
+                i, slot = int(rows_["cust"][k]), int(rows_["slot"][k])
+                lent = loan_of.get((block, i, slot))
+                if lent is None:
+                    continue
+                amount = -int(rows_["amount"][k])
+                owed_now[lent] += amount
+                key = (1 << 63) | (1 << 62) | (block << 40) | (month << 28) | (i << 4) | slot
+                post(
+                    _t(
+                        seed,
+                        key,
+                        lent,
+                        bank["ibps"],
+                        amount,
+                        "loan_disbursement",
+                        _row_meta(rows_, k),
+                    )
+                )
             txn_ids = _uuids(id_array(seed, "txn", (first_id + on_current).astype(np.uint64)))
             for k, txn_id in zip(on_current.tolist(), txn_ids, strict=True):
                 i = int(rows_["cust"][k])
@@ -234,12 +339,35 @@ def load_bank(
                 bank_leg = _bank_leg(kind, int(rows_["channel"][k]), bool(rows_["cross"][k]), bank)
                 if kind in (K["loan_disbursement"],):
                     continue
+                meta = _row_meta(rows_, k)
+                if kind == K["loan_repayment"]:
+                    repaid = loan_of.get((block, i, cp % SLOTS))
+                    if repaid is not None:
+                        # the month's interest is charged to the loan account first, so that
+                        # what the instalment leaves owing is the outstanding principal
+                        rate = LOANS[cp % SLOTS][2]
+                        interest = min(round(owed_now[repaid] * rate / 12), -amount)
+                        owed_now[repaid] += interest + amount
+                        if interest > 0:
+                            charge = dict(meta, kind="interest")
+                            post(
+                                _t(
+                                    seed,
+                                    (1 << 63) | (1 << 61) | (block << 40) | (month << 28) | k,
+                                    repaid,
+                                    bank["interest_income"],
+                                    interest,
+                                    "loan_interest",
+                                    charge,
+                                )
+                            )
+                        bank_leg = repaid
                 counter = other if other is not None else bank_leg
                 code = _CODES.get(kind, "transfer")
                 if amount >= 0:
-                    post(TransferIn(txn_id, counter, acc, amount, "CNY", code))
+                    post(TransferIn(txn_id, counter, acc, amount, "CNY", code, metadata=meta))
                 else:
-                    post(TransferIn(txn_id, acc, counter, -amount, "CNY", code))
+                    post(TransferIn(txn_id, acc, counter, -amount, "CNY", code, metadata=meta))
         say(f"bank: month {month + 1}/{len(periods)} ({to_date(first):%Y-%m}) posted")
     flush()
 
@@ -274,8 +402,14 @@ def _bank_leg(kind: int, channel: int, cross: bool, bank: dict[str, uuid.UUID]) 
 
 
 def _t(
-    seed: int, txn: int, debit: uuid.UUID, credit: uuid.UUID, amount: int, code: str
+    seed: int,
+    txn: int,
+    debit: uuid.UUID,
+    credit: uuid.UUID,
+    amount: int,
+    code: str,
+    metadata: dict[str, Any] | None = None,
 ) -> TransferIn:
-    from rongshu.simulation.bank.ids import one_id
-
-    return TransferIn(one_id(seed, "txn", txn), debit, credit, amount, "CNY", code)
+    return TransferIn(
+        one_id(seed, "txn", txn), debit, credit, amount, "CNY", code, metadata=metadata or {}
+    )
