@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from rongshu.identity import services as identity
-from rongshu.identity.errors import UnknownPurpose
+from rongshu.identity.errors import CustomerNotFound, UnknownPurpose
 from rongshu.identity.models import ConsentRecord
 from rongshu.identity.types import ConsentPurpose
-from rongshu.kernel.models import OutboxEvent
+from rongshu.kernel.audit import verify_chain
+from rongshu.kernel.models import AuditEntry, OutboxEvent
 from tests.identity.builders import make_customer
 
 pytestmark = pytest.mark.django_db
@@ -47,3 +50,22 @@ def test_every_purpose_is_listed_and_unknown_ones_refused() -> None:
     ]
     with pytest.raises(UnknownPurpose):
         identity.has_consent(customer.customer_id, "astrology")
+
+
+def test_bulk_grant_records_what_single_grants_would() -> None:
+    a, b, c = make_customer(), make_customer(), make_customer()
+    identity.do_set_consent(a.customer_id, "profiling", True)
+    identity.do_set_consent(b.customer_id, "profiling", True)
+    identity.do_set_consent(b.customer_id, "profiling", False)
+    ids = [a.customer_id, b.customer_id, c.customer_id]
+    assert identity.do_grant_consents(ids, "profiling", channel="demo") == 2  # a already has it
+    assert identity.do_grant_consents(ids, "profiling") == 0
+    assert all(identity.has_consent(i, "profiling") for i in ids)
+    granted = OutboxEvent.objects.filter(event_type="identity.ConsentGranted")
+    assert sorted(e.payload["customer_id"] for e in granted) == sorted([*ids, b.customer_id])
+    assert AuditEntry.objects.filter(action="identity.consent_granted").count() == 4
+    assert verify_chain().ok
+    with pytest.raises(UnknownPurpose):
+        identity.do_grant_consents(ids, "astrology")
+    with pytest.raises(CustomerNotFound):
+        identity.do_grant_consents([str(uuid.uuid4())], "profiling")

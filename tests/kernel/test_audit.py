@@ -5,7 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from rongshu.kernel.audit import do_audit, verify_chain
+from rongshu.kernel.audit import AuditItem, do_audit, do_audit_many, verify_chain
 from rongshu.kernel.models import AuditEntry, AuditHead
 
 pytestmark = pytest.mark.django_db
@@ -66,3 +66,18 @@ def test_command_reports_intact_chain(capsys: pytest.CaptureFixture[str]) -> Non
     _chain(2)
     call_command("audit", "verify")
     assert "audit chain intact: 2 entries" in capsys.readouterr().out
+
+
+def test_many_entries_chain_like_single_appends() -> None:
+    _chain(2)
+    rows = do_audit_many(
+        [AuditItem("staff:2", "customer.viewed", "customer", str(i), {"i": i}) for i in range(3)]
+    )
+    assert do_audit_many([]) == []
+    do_audit("staff:3", "customer.viewed")
+    assert [r.seq for r in rows] == [3, 4, 5]
+    assert AuditEntry.objects.get(seq=3).prev_hash == AuditEntry.objects.get(seq=2).hash
+    assert AuditEntry.objects.get(seq=6).prev_hash == rows[-1].hash
+    report = verify_chain()
+    assert report.ok and report.entries == 6
+    assert AuditHead.objects.get().seq == 6

@@ -8,8 +8,10 @@ import datetime as dt
 
 import pytest
 
+from rongshu.accounts.models import Notification
 from rongshu.kernel import clock
 from rongshu.kernel.money import Money
+from rongshu.kernel.outbox import dispatch_pending
 from rongshu.lifepay import queries, services
 from rongshu.lifepay.models import BillPayment, Break, Mandate, Notice, SimReceipt
 from rongshu.lifepay.simulator import do_set_biller_down, simulator_overrides
@@ -109,4 +111,11 @@ def test_autopay_retries_when_biller_down_and_never_pays_twice() -> None:
     assert balance(who.account) == start - paid
     assert services.do_run_autopay(nxt) == {}
     assert Mandate.objects.get(public_id=mandate.mandate_id).last_period == "202611"
-    assert Notice.objects.filter(kind="autopay_paid").exists()
+    assert not Notice.objects.filter(kind="autopay_paid").exists()  # not inside the batch
+    dispatch_pending()  # the outbox handler writes it after commit
+    count = BillPayment.objects.filter(state="paid").count()
+    assert Notice.objects.filter(kind="autopay_paid").count() == count
+    centre = Notification.objects.filter(customer_id=who.customer.customer_id, kind="payment")
+    assert centre.filter(dedupe_key__startswith="lifepay:").count() == count
+    dispatch_pending()  # nothing is written twice
+    assert centre.count() == count

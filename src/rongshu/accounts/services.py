@@ -30,7 +30,7 @@ from rongshu.accounts.imports import Type1Import as Type1Import
 from rongshu.accounts.imports import do_import_type1_accounts as do_import_type1_accounts
 from rongshu.accounts.limits import get_limits
 from rongshu.accounts.models import AccountHolder, CustomerAccount, Notification, NumberSequence
-from rongshu.accounts.notify import do_notify
+from rongshu.accounts.notify import do_notify as do_notify  # public: the notification writer
 from rongshu.accounts.numbers import is_valid_account_number, make_account_number
 from rongshu.accounts.types import DEFAULT_PRODUCT, PRODUCTS, Preferences
 from rongshu.accounts.verifier import VerifierUnavailable, get_verifier

@@ -210,6 +210,8 @@ class OnboardIn(Schema):
     name_zh: str = Field(max_length=80)
     name_en: str = Field(max_length=120)
     partner_client_id: str = Field("", max_length=80)
+    fee: str | None = Field(None, max_length=12, description='Per-payment fee, e.g. "1.00".')
+    account_format: str = Field("", max_length=20, description="Default: the item's format.")
 
 
 # ------------------------------------------------------------------ catalogue

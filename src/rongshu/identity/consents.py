@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rongshu.identity.errors import CustomerNotFound, UnknownPurpose
@@ -15,8 +16,8 @@ from rongshu.identity.events import ConsentGranted, ConsentWithdrawn
 from rongshu.identity.models import ConsentRecord, CustomerCredential
 from rongshu.identity.types import CURRENT_NOTICE_VERSION, ConsentPurpose
 from rongshu.kernel import clock
-from rongshu.kernel.audit import do_audit
-from rongshu.kernel.outbox import record_event
+from rongshu.kernel.audit import AuditItem, do_audit, do_audit_many
+from rongshu.kernel.outbox import record_event, record_events
 
 
 def _purpose(value: str) -> ConsentPurpose:
@@ -122,3 +123,80 @@ def do_set_consent(
         data={"purpose": p.value, "notice_version": record.notice_version, "channel": channel},
     )
     return ConsentState(p.value, granted, record.notice_version, now)
+
+
+def do_grant_consents(
+    customer_ids: Sequence[uuid.UUID | str],
+    purpose: str,
+    *,
+    notice_version: str = CURRENT_NOTICE_VERSION,
+    channel: str = "web",
+) -> int:
+    """Grant ``purpose`` to many customers at once (a bulk load: one INSERT each for the
+    records, their events and their audit entries). Records, events and audit entries are those
+    :func:`do_set_consent` would record customer by customer; a customer whose grant of this
+    notice version is already in force records nothing. Returns how many grants were recorded."""
+    p = _purpose(purpose)
+    wanted = {str(c) for c in customer_ids}
+    credentials = list(CustomerCredential.objects.filter(public_id__in=wanted).order_by("pk"))
+    if len(credentials) != len(wanted):
+        raise CustomerNotFound()
+    in_force: dict[int, ConsentRecord] = {}
+    for record in ConsentRecord.objects.filter(
+        customer_id__in=[c.pk for c in credentials], purpose=p.value
+    ).order_by("at", "pk"):
+        in_force[record.customer_id] = record  # the latest wins
+    version = notice_version[:20]
+    todo = [
+        c
+        for c in credentials
+        if not (
+            (latest := in_force.get(c.pk)) is not None
+            and latest.granted
+            and latest.notice_version == notice_version
+        )
+    ]
+    if not todo:
+        return 0
+    now = clock.now()
+    records = ConsentRecord.objects.bulk_create(
+        [
+            ConsentRecord(
+                customer=c,
+                purpose=p.value,
+                granted=True,
+                notice_version=version,
+                channel=channel[:20],
+                at=now,
+            )
+            for c in todo
+        ],
+        batch_size=500,
+    )
+    record_events(
+        [
+            (
+                ConsentGranted(
+                    customer_id=str(c.public_id),
+                    purpose=p.value,
+                    notice_version=version,
+                    at=now.isoformat(),
+                ),
+                f"identity.consent:{r.pk}",
+            )
+            for c, r in zip(todo, records, strict=True)
+        ]
+    )
+    do_audit_many(
+        [
+            AuditItem(
+                f"customer:{c.public_id}",
+                "identity.consent_granted",
+                object_type="customer",
+                object_id=str(c.public_id),
+                data={"purpose": p.value, "notice_version": version, "channel": channel},
+            )
+            for c in todo
+        ]
+    )
+    return len(todo)

@@ -21,7 +21,13 @@ from rongshu.identity.accounts import (
     do_start_registration,
 )
 from rongshu.identity.authz import CustomerProfile, access_customer, check_owner
-from rongshu.identity.consents import ConsentState, do_set_consent, has_consent, list_consents
+from rongshu.identity.consents import (
+    ConsentState,
+    do_grant_consents,
+    do_set_consent,
+    has_consent,
+    list_consents,
+)
 from rongshu.identity.imports import CustomerImport as CustomerImport
 from rongshu.identity.imports import do_import_customers as do_import_customers
 from rongshu.identity.otp import (
@@ -109,6 +115,7 @@ __all__ = [
     "do_create_customer_login",
     "do_create_staff",
     "do_end_web_session",
+    "do_grant_consents",
     "do_issue_app_tokens",
     "do_issue_client_token",
     "do_purge_expired_tokens",

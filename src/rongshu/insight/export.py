@@ -8,6 +8,7 @@ keeps the last exported day: a daily run exports the days since then.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import json
 import uuid
@@ -302,12 +303,21 @@ def _export_balances(
             earlier.add(key)
         else:
             final[key] = -balance if owner[key].get("negate") else balance
+    # per account, its movement days in order and the movement booked after each of them, so
+    # a snapshot day costs a bisection instead of a pass over every day the account moved
+    history: dict[str, tuple[list[dt.date], list[int]]] = {}
+    for key, net in moved.items():
+        ordered = sorted(net)
+        after = [0] * (len(ordered) + 1)
+        for i in range(len(ordered) - 1, -1, -1):
+            after[i] = after[i + 1] + net[ordered[i]]
+        history[key] = (ordered, after)
     total = 0
     for day in days:
         rows: list[dict[str, Any]] = []
         for key, balance in final.items():
-            net = moved.get(key, {})
-            if key not in earlier and not any(d <= day for d in net):
+            ordered, after = history.get(key, ([], [0]))
+            if key not in earlier and not (ordered and ordered[0] <= day):
                 continue
             acc = owner[key]
             rows.append(
@@ -315,7 +325,7 @@ def _export_balances(
                     "customer_id": acc["customer_id"],
                     "account_id": acc["account_id"],
                     "product_code": acc["product_code"],
-                    "balance_minor": balance - sum(v for d, v in net.items() if d > day),
+                    "balance_minor": balance - after[bisect.bisect_right(ordered, day)],
                     "currency": acc["currency"],
                 }
             )

@@ -9,4 +9,4 @@ class LifepayConfig(AppConfig):
     verbose_name = "Life-service payments"
 
     def ready(self) -> None:
-        from rongshu.lifepay import jobs  # noqa: F401  (registers the EOD jobs)
+        from rongshu.lifepay import handlers, jobs  # noqa: F401  (EOD jobs, outbox handlers)

@@ -116,3 +116,33 @@ class BillerDown(PartnerUnavailable):
 class BillerTimeout(PartnerUnavailable):
     code = "biller_timeout"
     title = _("The biller did not answer in time.")
+
+
+class CityUnknown(InvalidInput):
+    code = "city_unknown"
+    title = _("This city is not in the catalogue.")
+
+
+class PaymentItemUnknown(InvalidInput):
+    code = "payment_item_unknown"
+    title = _("This payment item is not in the catalogue.")
+
+
+class BillerExists(InvalidInput):
+    code = "biller_exists"
+    title = _("A biller for this city and payment item is already registered.")
+
+
+class FeeInvalid(InvalidInput):
+    code = "biller_fee_invalid"
+    title = _("The fee must be an amount between 0.00 and 100.00.")
+
+
+class AccountFormatUnknown(InvalidInput):
+    code = "account_format_unknown"
+    title = _("This account-number format is not known.")
+
+
+class BillerNotPending(Conflict):
+    code = "biller_not_pending"
+    title = _("This biller is not waiting for approval.")

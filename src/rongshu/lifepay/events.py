@@ -18,6 +18,19 @@ class BillPaymentChanged(DomainEvent):
     currency: str
     state: str
     reason_code: str = ""
+    channel: str = ""  # api, web, autopay
+
+
+@dataclass(frozen=True)
+class NoticeIssued(DomainEvent):
+    """A reminder or auto-pay/refund notice; the handler hands it to the notification centre."""
+
+    event_type: ClassVar[str] = "lifepay.NoticeIssued"
+    customer_id: str
+    kind: str
+    dedupe_key: str
+    text_en: str
+    text_zh: str
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,8 @@ class PaymentItem(models.Model):
 class Biller(models.Model):
     ACTIVE = "active"
     SUSPENDED = "suspended"
+    PENDING = "pending"  # onboarded by a partner, waiting for staff approval
+    REJECTED = "rejected"  # a partner's application staff turned down
 
     public_id = models.UUIDField(default=new_id, unique=True, editable=False)
     code = models.CharField(max_length=40, unique=True)
@@ -65,7 +67,9 @@ class Biller(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["city", "item"], name="lifepay_biller_city_item")
+            models.UniqueConstraint(
+                fields=["city", "item", "partner_client_id"], name="lifepay_biller_city_item"
+            )
         ]
 
     def __str__(self) -> str:

@@ -41,6 +41,7 @@ def biller_view(b: Biller) -> BillerView:
         fee=Money(b.fee_minor, b.currency),
         adapter_type=b.adapter_type,
         status=b.status,
+        partner_client_id=b.partner_client_id,
     )
 
 

@@ -3,6 +3,7 @@ breaks and biller KPIs."""
 
 from __future__ import annotations
 
+import math
 import uuid
 
 from django.db.models import Avg, Count, Q
@@ -37,6 +38,7 @@ from rongshu.lifepay.types import (
     CityView,
     MandateView,
     NoticeView,
+    PartnerBiller,
     SavedAccountView,
 )
 
@@ -75,7 +77,12 @@ def list_billers(city_code: str, category: str = "") -> list[BillerView]:
 
 
 def get_biller(code: str) -> BillerView:
-    found = Biller.objects.select_related("city", "item").filter(code=code).first()
+    """An active biller (pending, rejected and suspended ones are not offered)."""
+    found = (
+        Biller.objects.select_related("city", "item")
+        .filter(code=code, status=Biller.ACTIVE)
+        .first()
+    )
     if found is None:
         raise BillerUnknown()
     return biller_view(found)
@@ -181,6 +188,78 @@ def biller_kpis(*, partner_client_id: str | None = None, limit: int = 50) -> lis
             )
         )
     return out
+
+
+def _percentile(sorted_values: list[int], fraction: float) -> int:
+    """Nearest-rank percentile of an ascending list."""
+    rank = max(1, math.ceil(fraction * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def partner_billers(partner_client_id: str, *, window: int = 1000) -> list[PartnerBiller]:
+    """A partner's billers (any status) with success rate, latency p50/p95 over each one's
+    last ``window`` decided payments, and open breaks."""
+    if not partner_client_id:
+        return []
+    billers = list(
+        Biller.objects.select_related("city", "item")
+        .filter(partner_client_id=partner_client_id)
+        .order_by("city__code", "item__position")
+    )
+    ids = [b.pk for b in billers]
+    counts = {
+        r["biller_id"]: r
+        for r in BillPayment.objects.filter(biller_id__in=ids)
+        .values("biller_id")
+        .annotate(
+            total=Count("id"),
+            paid=Count("id", filter=Q(state__in=[BillPayment.PAID, BillPayment.REFUNDED])),
+            failed=Count("id", filter=Q(state=BillPayment.FAILED)),
+        )
+    }
+    open_breaks = dict(
+        Break.objects.filter(biller_id__in=ids, state=Break.OPEN)
+        .values("biller_id")
+        .annotate(n=Count("id"))
+        .values_list("biller_id", "n")
+    )
+    decided = [BillPayment.PAID, BillPayment.REFUNDED, BillPayment.FAILED]
+    out = []
+    for b in billers:
+        r = counts.get(b.pk, {"total": 0, "paid": 0, "failed": 0})
+        settled = r["paid"] + r["failed"]
+        latencies = sorted(
+            BillPayment.objects.filter(biller_id=b.pk, state__in=decided)
+            .order_by("-pk")
+            .values_list("latency_ms", flat=True)[:window]
+        )
+        out.append(
+            PartnerBiller(
+                biller=biller_view(b),
+                payments=int(r["total"]),
+                success_rate=round(r["paid"] / settled, 4) if settled else 0.0,
+                latency_p50_ms=_percentile(latencies, 0.5) if latencies else None,
+                latency_p95_ms=_percentile(latencies, 0.95) if latencies else None,
+                open_breaks=int(open_breaks.get(b.pk, 0)),
+            )
+        )
+    return out
+
+
+def pending_billers() -> list[BillerView]:
+    """Partners' billers waiting for staff approval, oldest first."""
+    rows = Biller.objects.select_related("city", "item").filter(status=Biller.PENDING)
+    return [biller_view(b) for b in rows.order_by("created_at", "pk")]
+
+
+def list_items() -> list[tuple[str, str, str]]:
+    """(code, name_zh, name_en) of every payment item, in catalogue order."""
+    return list(PaymentItem.objects.order_by("position").values_list("code", "name_zh", "name_en"))
+
+
+def account_formats() -> list[tuple[str, str]]:
+    """(format, hint) of every known account-number format."""
+    return sorted(catalogue.FORMAT_HINTS.items())
 
 
 def category_label(code: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import logging
 import time
@@ -34,6 +35,7 @@ from rongshu.ledger import services as ledger
 from rongshu.ledger.types import TransferIn, TransferResult
 from rongshu.lifepay import catalogue, simulator
 from rongshu.lifepay.errors import (
+    AccountFormatUnknown,
     AccountNumberInvalid,
     AfterCutoff,
     AmountInvalid,
@@ -41,22 +43,27 @@ from rongshu.lifepay.errors import (
     BillAccountUnknown,
     BillAlreadyPaid,
     BillerDown,
+    BillerExists,
+    BillerNotPending,
     BillerTimeout,
     BillerUnknown,
     BillNotFound,
     BillPaymentNotFound,
     BreakAlreadyResolved,
     BreakNotFound,
+    CityUnknown,
     DebitAccountInvalid,
+    FeeInvalid,
     InsufficientFunds,
     KeyReused,
     MandateLimitInvalid,
     MandateNotFound,
+    PaymentItemUnknown,
     PaymentRefused,
     ResolutionInvalid,
     SavedAccountNotFound,
 )
-from rongshu.lifepay.events import BillerSettled, BillPaymentChanged
+from rongshu.lifepay.events import BillerSettled, BillPaymentChanged, NoticeIssued
 from rongshu.lifepay.models import (
     Biller,
     BillPayment,
@@ -195,6 +202,29 @@ def _ensure_ledger_accounts(biller: Biller) -> Biller:
     return biller
 
 
+MAX_FEE_MINOR = 100_00  # a biller's per-payment fee to the customer: at most 100.00
+
+
+def _parse_fee(fee: str | int | None, currency: str) -> int | None:
+    if fee is None or (isinstance(fee, str) and not fee.strip()):
+        return None
+    try:
+        minor = parse_minor(fee.strip() if isinstance(fee, str) else fee, currency)
+    except MoneyError as exc:
+        raise FeeInvalid() from exc
+    if not 0 <= minor <= MAX_FEE_MINOR:
+        raise FeeInvalid()
+    return minor
+
+
+def _partner_biller_code(city_code: str, item_code: str, partner_client_id: str) -> str:
+    """The catalogue's code for the bank's own biller; a partner's gets a short suffix."""
+    base = catalogue.biller_code(city_code, item_code)
+    if not partner_client_id:
+        return base
+    return f"{base}-p{hashlib.sha256(partner_client_id.encode()).hexdigest()[:8]}"
+
+
 def do_onboard_biller(
     actor: str,
     *,
@@ -206,30 +236,98 @@ def do_onboard_biller(
     adapter_type: str = "simulator",
     cutoff: dt.time = dt.time(22, 0),
     commission_bp: int = 20,
+    fee: str | int | None = None,
+    account_format: str = "",
+    pending: bool = False,
 ) -> BillerView:
-    """Register a biller for a city and item (replacing nothing: one biller per pair) with its
-    ledger clearing and settlement accounts; audited."""
+    """Register a biller for a city and item (one per city, item and partner) with its ledger
+    clearing and settlement accounts; audited. ``fee`` (a decimal string, at most 100.00) and
+    ``account_format`` (one of :data:`catalogue.FORMAT_HINTS`) default to none and the item's
+    format. ``pending`` (partners' own applications) leaves it invisible to customers until
+    staff approve it (:func:`do_review_biller`); a rejected application may be filed again."""
     city = City.objects.filter(code=city_code).first()
+    if city is None:
+        raise CityUnknown()
     item = PaymentItem.objects.filter(code=item_code).first()
-    if city is None or item is None:
-        raise InvalidInput("Unknown city or payment item.", code="city_or_item_unknown")
-    if Biller.objects.filter(city=city, item=item).exists():
-        raise InvalidInput("This city already has a biller for this item.", code="biller_exists")
-    biller = Biller.objects.create(
-        code=catalogue.biller_code(city.code, item.code),
-        city=city,
-        item=item,
-        name_zh=name_zh[:80],
-        name_en=name_en[:120],
-        adapter_type=adapter_type,
-        account_format=item.account_format,
-        cutoff=cutoff,
-        commission_bp=commission_bp,
-        partner_client_id=partner_client_id,
-        created_at=clock.now(),
-    )
-    _ensure_ledger_accounts(biller)
-    do_audit(actor, "lifepay.biller_onboarded", object_type="lifepay.biller", object_id=biller.code)
+    if item is None:
+        raise PaymentItemUnknown()
+    if account_format and account_format not in catalogue.FORMAT_HINTS:
+        raise AccountFormatUnknown()
+    fee_minor = _parse_fee(fee, "CNY")
+    status = Biller.PENDING if pending else Biller.ACTIVE
+    fields: dict[str, Any] = {
+        "name_zh": (name_zh.strip() or f"{city.name_zh}{item.name_zh}")[:80],
+        "name_en": (name_en.strip() or f"{city.name_en} {item.name_en}")[:120],
+        "adapter_type": adapter_type,
+        "account_format": account_format or item.account_format,
+        "cutoff": cutoff,
+        "commission_bp": commission_bp,
+        "fee_minor": fee_minor or 0,
+        "status": status,
+        "created_at": clock.now(),
+    }
+    with transaction.atomic():
+        existing = (
+            Biller.objects.select_for_update()
+            .filter(city=city, item=item, partner_client_id=partner_client_id)
+            .first()
+        )
+        if existing is not None and existing.status != Biller.REJECTED:
+            raise BillerExists()
+        try:
+            with transaction.atomic():
+                if existing is not None:  # a rejected application, filed again
+                    for name, value in fields.items():
+                        setattr(existing, name, value)
+                    existing.save()
+                    biller = existing
+                else:
+                    biller = Biller.objects.create(
+                        code=_partner_biller_code(city.code, item.code, partner_client_id),
+                        city=city,
+                        item=item,
+                        partner_client_id=partner_client_id,
+                        **fields,
+                    )
+        except IntegrityError as exc:  # a concurrent application for the same pair
+            raise BillerExists() from exc
+        if status == Biller.ACTIVE:
+            _ensure_ledger_accounts(biller)
+        do_audit(
+            actor,
+            "lifepay.biller_onboarded",
+            object_type="lifepay.biller",
+            object_id=biller.code,
+            data={"status": status, "partner_client_id": partner_client_id},
+        )
+    return biller_view(biller)
+
+
+def do_review_biller(actor: str, biller_code: str, *, approve: bool) -> BillerView:
+    """Approve (``active``, with its ledger accounts) or reject a partner's pending biller;
+    audited. The caller checks ``payment.manage``."""
+    with transaction.atomic():
+        biller = (
+            Biller.objects.select_for_update()
+            .select_related("city", "item")
+            .filter(code=biller_code)
+            .first()
+        )
+        if biller is None:
+            raise BillerUnknown()
+        if biller.status != Biller.PENDING:
+            raise BillerNotPending()
+        biller.status = Biller.ACTIVE if approve else Biller.REJECTED
+        biller.save(update_fields=["status"])
+        if approve:
+            _ensure_ledger_accounts(biller)
+        do_audit(
+            actor,
+            "lifepay.biller_approved" if approve else "lifepay.biller_rejected",
+            object_type="lifepay.biller",
+            object_id=biller.code,
+            data={"partner_client_id": biller.partner_client_id},
+        )
     return biller_view(biller)
 
 
@@ -334,20 +432,13 @@ def _event_of(payment: BillPayment) -> BillPaymentChanged:
         currency=payment.currency,
         state=payment.state,
         reason_code=payment.reason_code,
+        channel=payment.channel,
     )
 
 
 def _event(payment: BillPayment) -> None:
     record_event(
-        BillPaymentChanged(
-            payment_id=str(payment.public_id),
-            customer_id=str(payment.customer_id),
-            biller_code=payment.biller.code,
-            amount_minor=payment.amount_minor,
-            currency=payment.currency,
-            state=payment.state,
-            reason_code=payment.reason_code,
-        ),
+        _event_of(payment),
         dedupe_key=f"lifepay:{payment.public_id}:{payment.state}:{payment.confirmations}",
     )
 
@@ -774,8 +865,21 @@ def _notify(customer_id: uuid.UUID, kind: str, key: str, en: str, zh: str) -> No
 
 
 def _notify_many(notes: list[Notice]) -> None:
-    """Store notices once per dedupe key (a rerun adds nothing)."""
+    """Store notices once per dedupe key (a rerun adds nothing) and hand them to the
+    notification centre through the outbox (``handlers.forward_notice``, idempotent by the
+    same key): one INSERT each, whatever the number of notices."""
+    if not notes:
+        return
     Notice.objects.bulk_create(notes, batch_size=1000, ignore_conflicts=True)
+    record_events(
+        [
+            (
+                NoticeIssued(str(n.customer_id), n.kind, n.dedupe_key, n.text_en, n.text_zh),
+                None,
+            )
+            for n in notes
+        ]
+    )
 
 
 AUTOPAY_CHUNK = 1000
@@ -925,32 +1029,7 @@ def _hold_chunk(
                 updated_at=now,
             )
             candidates.append(_Line(m, payment))
-    candidates = _check_rules(candidates, now, finished)
-    transfers: list[TransferIn] = []
-    spans: list[tuple[int, int]] = []
-    for line in candidates:
-        items = _hold_transfers(line.payment)
-        spans.append((len(transfers), len(items)))
-        transfers.extend(items)
-    results: list[TransferResult] = []
-    for start in range(0, len(transfers), 8000):  # chains never straddle: ≤ 2 items each
-        piece = transfers[start : start + 8000]
-        while piece and piece[-1].linked:
-            piece = piece[:-1]
-        results.extend(ledger.do_create_transfers(piece))
-        if len(piece) < len(transfers[start : start + 8000]):  # pragma: no cover
-            raise AssertionError("a linked chain straddles a ledger batch")
-    held: list[_Line] = []
-    refused: set[int] = set()
-    for line, (first, size) in zip(candidates, spans, strict=True):
-        codes = [r.result for r in results[first : first + size] if not r.ok]
-        codes = [c for c in codes if c != "linked_event_failed"] or codes
-        if codes and line.mandate.pk not in refused:
-            refused.add(line.mandate.pk)
-            code = "insufficient_funds" if codes[0] == "exceeds_credits" else codes[0]
-            finished.append((line.mandate, "failed", code))
-        elif not codes:
-            held.append(line)
+    held = _hold_lines(candidates, now, finished)
     BillPayment.objects.bulk_create([x.payment for x in held], batch_size=1000)
     record_events(
         [
@@ -968,6 +1047,68 @@ def _hold_chunk(
     if finished:
         _update_mandates([m for m, _r, _c in finished])
     return held
+
+
+class _HoldsRefused(Exception):
+    """The ledger refused some holds of a chunk: undo the attempt (its limit counters too)."""
+
+    def __init__(self, refused: dict[int, str]) -> None:
+        super().__init__(f"{len(refused)} holds refused")
+        self.refused = refused  # id(line) → reason code
+
+
+def _hold_batch(lines: list[_Line]) -> dict[int, str]:
+    """Hold every line with one ledger batch per 8,000 items; returns the refused lines
+    (id(line) → reason code)."""
+    transfers: list[TransferIn] = []
+    spans: list[tuple[int, int]] = []
+    for line in lines:
+        items = _hold_transfers(line.payment)
+        spans.append((len(transfers), len(items)))
+        transfers.extend(items)
+    results: list[TransferResult] = []
+    for start in range(0, len(transfers), 8000):  # chains never straddle: ≤ 2 items each
+        piece = transfers[start : start + 8000]
+        while piece and piece[-1].linked:
+            piece = piece[:-1]
+        results.extend(ledger.do_create_transfers(piece))
+        if len(piece) < len(transfers[start : start + 8000]):  # pragma: no cover
+            raise AssertionError("a linked chain straddles a ledger batch")
+    refused: dict[int, str] = {}
+    for line, (first, size) in zip(lines, spans, strict=True):
+        codes = [r.result for r in results[first : first + size] if not r.ok]
+        codes = [c for c in codes if c != "linked_event_failed"] or codes
+        if codes:
+            refused[id(line)] = "insufficient_funds" if codes[0] == "exceeds_credits" else codes[0]
+    return refused
+
+
+def _hold_lines(
+    lines: list[_Line], now: dt.datetime, finished: list[tuple[Mandate, str, str]]
+) -> list[_Line]:
+    """Run the payments rules, then hold with one ledger batch, in a savepoint. When the
+    ledger refuses some holds (e.g. insufficient funds) the savepoint is rolled back — the
+    account limit counters the rules raised for them with it — and the rest is tried again,
+    so a refused hold never keeps a limit counter raised."""
+    refused_mandates: set[int] = set()
+    while True:
+        attempt: list[tuple[Mandate, str, str]] = []
+        try:
+            with transaction.atomic():
+                ok = _check_rules(lines, now, attempt)
+                refused = _hold_batch(ok)
+                if refused:
+                    raise _HoldsRefused(refused)
+        except _HoldsRefused as exc:
+            for line in lines:
+                code = exc.refused.get(id(line))
+                if code is not None and line.mandate.pk not in refused_mandates:
+                    refused_mandates.add(line.mandate.pk)
+                    finished.append((line.mandate, "failed", code))
+            lines = [x for x in lines if id(x) not in exc.refused]
+            continue
+        finished.extend(x for x in attempt if x[0].pk not in refused_mandates)
+        return ok
 
 
 _PAYMENT_FIELDS = (
@@ -1129,25 +1270,12 @@ def _resolve_chunk(lines: list[_Line], day: dt.date, period: str, outcome: dict[
     )
     mandates: dict[int, Mandate] = {}
     notes: list[Notice] = []
-    for x in lines:
+    for x in lines:  # "paid"/"processing" notices: handlers.notify_payment, after commit
         m = x.mandate
         mandates[m.pk] = m
         p = x.payment
         if m.pk in retry:
             continue
-        if p.state in (BillPayment.PAID, BillPayment.UNKNOWN, BillPayment.HELD):
-            amount = Money(p.amount_minor, p.currency)
-            notes.append(
-                _notice(
-                    m.customer_id,
-                    "autopay_paid",
-                    f"autopay:{p.public_id}",
-                    f"Auto-pay: {m.biller.name_en} {amount.amount_str()} {amount.currency} "
-                    f"({p.state}).",
-                    f"自动缴费：{m.biller.name_zh} {amount.amount_str()} 元（"
-                    f"{'已缴' if p.state == BillPayment.PAID else '处理中'}）。",
-                )
-            )
         if outcome.get(m.pk) != BillPayment.FAILED:
             outcome[m.pk] = p.state
     for pk, m in mandates.items():

@@ -36,6 +36,7 @@ class BillerView:
     fee: Money
     adapter_type: str
     status: str
+    partner_client_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,19 @@ class BillerKpi:
     avg_latency_ms: float
     open_breaks: int
     breaks: int
+
+
+@dataclass(frozen=True)
+class PartnerBiller:
+    """One of a partner's billers with its KPIs (zeros before its first payment); latency
+    percentiles are ``None`` until it has payments."""
+
+    biller: BillerView
+    payments: int
+    success_rate: float
+    latency_p50_ms: int | None
+    latency_p95_ms: int | None
+    open_breaks: int
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ Every step is idempotent, so ``make demo`` can run again on the same database.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from django.db import transaction
@@ -55,6 +56,8 @@ STEPS: list[DemoStep] = [
 
 def load_demo(progress: Callable[[str], None]) -> None:
     for index, (name, step) in enumerate(STEPS, start=1):
+        started = time.perf_counter()
         with transaction.atomic():
             result = step()
-        progress(f"[{index}/{len(STEPS)}] {name}: {result}")
+        elapsed = time.perf_counter() - started
+        progress(f"[{index}/{len(STEPS)}] {name}: {result} ({elapsed:.1f} s)")

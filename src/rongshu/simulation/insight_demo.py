@@ -28,10 +28,10 @@ def load_insight_demo() -> str:
     customers = list(identity_queries.export_customers())
     consented = 0
     if not any(c["profiling_consent"] for c in customers):
-        for c in customers:
-            if _agrees(str(c["customer_id"])):
-                identity.do_set_consent(str(c["customer_id"]), "profiling", True)
-                consented += 1
+        consented = identity.do_grant_consents(
+            [str(c["customer_id"]) for c in customers if _agrees(str(c["customer_id"]))],
+            "profiling",
+        )
     lake = services.lake_dir()
     counts = services.do_export(lake, since=FIRST_DAY)
     summary = services.do_build(lake=lake)

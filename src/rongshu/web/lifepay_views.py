@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from rongshu.identity import services as identity
-from rongshu.identity.types import Action, PrincipalKind
+from rongshu.identity.types import Action, PartnerScope, Principal, PrincipalKind
 from rongshu.kernel.errors import DomainError
 from rongshu.kernel.money import Money, chinese_uppercase, format_money
 from rongshu.ledger import queries as ledger_queries
@@ -143,14 +144,15 @@ def receipt(request: HttpRequest, payment_id: uuid.UUID) -> HttpResponse:
 
 @staff_required(Action.PAYMENT_VIEW)
 def console(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "lifepay/console.html",
-        {
-            "breaks": queries.list_breaks(),
-            "kpis": queries.biller_kpis(),
-        },
-    )
+    return render(request, "lifepay/console.html", _console_context())
+
+
+def _console_context() -> dict[str, Any]:
+    return {
+        "breaks": queries.list_breaks(),
+        "kpis": queries.biller_kpis(),
+        "pending": queries.pending_billers(),
+    }
 
 
 @require_POST
@@ -167,11 +169,7 @@ def console_resolve(request: HttpRequest, break_id: uuid.UUID) -> HttpResponse:
         return render(
             request,
             "lifepay/console.html",
-            {
-                "breaks": queries.list_breaks(),
-                "kpis": queries.biller_kpis(),
-                "error": error_message(exc),
-            },
+            {**_console_context(), "error": error_message(exc)},
         )
     return redirect("/console/lifepay/")
 
@@ -236,3 +234,122 @@ def _manage_action(who: Any, action: str, data: Any) -> None:
         services.do_cancel_mandate(who, uuid.UUID(data.get("id", "")))
     else:
         raise ValueError(action)
+
+
+# ------------------------------------------------------------------ partner portal
+PARTNER_TOKEN = "lifepay_partner_token"  # noqa: S105 - a session key name, not a secret
+
+
+def _partner(request: HttpRequest) -> Principal | None:
+    """The partner client signed in to this browser session (its access token, checked on
+    every request, so an expired or revoked token signs it out)."""
+    token = request.session.get(PARTNER_TOKEN)
+    if not isinstance(token, str):
+        return None
+    who = identity.principal_for_token(token)
+    if who is None or who.kind is not PrincipalKind.PARTNER:
+        request.session.pop(PARTNER_TOKEN, None)
+        return None
+    return who
+
+
+def _partner_context(who: Principal) -> dict[str, Any]:
+    zh = _zh()
+    rows = [
+        {
+            "code": r.biller.code,
+            "city": r.biller.city_zh if zh else r.biller.city_en,
+            "item": r.biller.item_zh if zh else r.biller.item_en,
+            "status": r.biller.status,
+            "fee": _money(r.biller.fee),
+            "account_format": r.biller.account_format,
+            "payments": r.payments,
+            "success_rate": f"{r.success_rate:.1%}" if r.payments else "—",
+            "p50": r.latency_p50_ms,
+            "p95": r.latency_p95_ms,
+            "open_breaks": r.open_breaks,
+        }
+        for r in queries.partner_billers(who.partner_client_id or "")
+    ]
+    return {
+        "partner": who,
+        "billers": rows,
+        "cities": [(c.code, c.name_zh if zh else c.name_en) for c in queries.list_cities()],
+        "items": [(code, z if zh else e) for code, z, e in queries.list_items()],
+        "formats": queries.account_formats(),
+        "form": {},
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def partner_billers(request: HttpRequest) -> HttpResponse:
+    """Partner portal: sign in with the client's credentials, see its billers with KPIs and
+    apply for a new one (pending until staff approve it on the lifepay console)."""
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    if action == "signin":
+        try:
+            issued = identity.do_issue_client_token(
+                request.POST.get("client_id", "").strip(),
+                request.POST.get("client_secret", "").strip(),
+            )
+        except DomainError as exc:
+            return render(
+                request, "lifepay/partner_signin.html", {"error": error_message(exc)}, status=401
+            )
+        request.session.cycle_key()
+        request.session[PARTNER_TOKEN] = issued.access_token
+        return redirect("/partners/lifepay/")
+    if action == "signout":
+        request.session.pop(PARTNER_TOKEN, None)
+        return redirect("/partners/lifepay/")
+    who = _partner(request)
+    if who is None:
+        return render(request, "lifepay/partner_signin.html", {})
+    try:
+        identity.check_scope(who, PartnerScope.LIFEPAY)
+    except DomainError as exc:
+        raise DjangoPermissionDenied(error_message(exc)) from exc
+    if action == "onboard":
+        form = {k: request.POST.get(k, "").strip() for k in _ONBOARD_FIELDS}
+        try:
+            view = services.do_onboard_biller(
+                who.principal_key,
+                city_code=form["city_code"],
+                item_code=form["item_code"],
+                name_zh=form["name_zh"],
+                name_en=form["name_en"],
+                partner_client_id=who.partner_client_id or "",
+                fee=form["fee"] or None,
+                account_format=form["account_format"],
+                pending=True,
+            )
+        except DomainError as exc:
+            context = _partner_context(who)
+            context.update(error=error_message(exc), form=form)
+            return render(request, "lifepay/partner.html", context, status=400)
+        return redirect(f"/partners/lifepay/?submitted={quote(view.code)}")
+    context = _partner_context(who)
+    context["submitted"] = request.GET.get("submitted", "")
+    return render(request, "lifepay/partner.html", context)
+
+
+_ONBOARD_FIELDS = ("city_code", "item_code", "name_zh", "name_en", "fee", "account_format")
+
+
+@require_POST
+@staff_required(Action.PAYMENT_MANAGE)
+def console_review(request: HttpRequest, code: str) -> HttpResponse:
+    """Approve or reject a partner's pending biller (audited)."""
+    who = request.principal  # type: ignore[attr-defined]
+    try:
+        services.do_review_biller(
+            who.principal_key, code, approve=request.POST.get("decision") == "approve"
+        )
+    except DomainError as exc:
+        return render(
+            request,
+            "lifepay/console.html",
+            {**_console_context(), "error": error_message(exc)},
+            status=400,
+        )
+    return redirect("/console/lifepay/")
