@@ -20,6 +20,8 @@ from typing import Any
 
 import pandas as pd
 
+from rongshu.customers.types import FIELDS
+
 GB2260 = Path(__file__).resolve().parents[3] / "data" / "gb2260" / "201904.tsv"
 
 
@@ -374,18 +376,7 @@ STD_COLUMNS = (
     "address",
     "uscc",
 )
-RAW_COLUMNS = (
-    "name",
-    "gender",
-    "birth_on",
-    "resident_id",
-    "phone",
-    "email",
-    "address",
-    "province_code",
-    "city_code",
-    "uscc",
-)
+RAW_COLUMNS = tuple(f for f in FIELDS if f != "record_id")
 
 
 def simplify_many(texts: Iterable[str]) -> dict[str, str]:

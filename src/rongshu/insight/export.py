@@ -26,6 +26,7 @@ from rongshu.insight.types import (
     BALANCES_SCHEMA,
     CUSTOMERS_SCHEMA,
     EVENTS_SCHEMA,
+    LAKE_KINDS,
     TRANSACTIONS_SCHEMA,
 )
 from rongshu.kernel import clock
@@ -47,24 +48,7 @@ PRODUCT_BY_CODE = {
 # Customer-owned ledger accounts outside the accounts domain (loans migrated into the ledger)
 # are exported when their product maps to one of these lake products.
 LEDGER_ONLY_PRODUCTS = frozenset({"loan.mortgage", "loan.car", "loan.consumer", "loan.business"})
-KINDS = frozenset(
-    {
-        "salary",
-        "pension",
-        "transfer_in",
-        "transfer_out",
-        "card",
-        "qr",
-        "bill",
-        "loan_disbursement",
-        "loan_repayment",
-        "interest",
-        "fee",
-        "fx",
-        "investment",
-        "cash",
-    }
-)
+KINDS = frozenset(LAKE_KINDS)
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 # Transaction ``kind`` from the ledger transfer's code: the first needle found in the code wins
 # (documented in docs/lake.md); anything else is a transfer, in or out by the side.

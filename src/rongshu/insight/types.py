@@ -9,6 +9,24 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+# The lake's transaction ``kind`` vocabulary (docs/lake.md); the generator encodes kinds by
+# their position here, so append new kinds at the end.
+LAKE_KINDS = (
+    "salary",
+    "pension",
+    "transfer_in",
+    "transfer_out",
+    "card",
+    "qr",
+    "bill",
+    "loan_disbursement",
+    "loan_repayment",
+    "interest",
+    "fee",
+    "fx",
+    "investment",
+    "cash",
+)
 CUSTOMERS_SCHEMA = pa.schema(
     [
         ("customer_id", pa.string()),

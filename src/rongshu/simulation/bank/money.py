@@ -15,28 +15,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rongshu.insight.types import LAKE_KINDS
 from rongshu.simulation.bank import spending as sp
 from rongshu.simulation.bank.companies import company
 from rongshu.simulation.bank.ids import BLOCK, TAGS, rng
 from rongshu.simulation.bank.lives import CAR_LOAN_RATE, MORTGAGE_RATE, NEVER, Lives, payment
 from rongshu.simulation.bank.people import People, to_date, to_days
 
-KINDS = (
-    "salary",
-    "pension",
-    "transfer_in",
-    "transfer_out",
-    "card",
-    "qr",
-    "bill",
-    "loan_disbursement",
-    "loan_repayment",
-    "interest",
-    "fee",
-    "fx",
-    "investment",
-    "cash",
-)
+KINDS = LAKE_KINDS
 K = {k: i for i, k in enumerate(KINDS)}
 CHANNELS = ("mobile", "web", "branch", "atm", "pos", "qr", "api", "batch")
 C = {c: i for i, c in enumerate(CHANNELS)}

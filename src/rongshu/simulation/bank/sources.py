@@ -20,23 +20,14 @@ from typing import Any
 
 import numpy as np
 
+from rongshu.customers.types import FIELDS
 from rongshu.simulation.bank import reference as ref
 from rongshu.simulation.bank.ids import BLOCK, id_array, rng
 from rongshu.simulation.bank.people import People, generate_people, legacy_resident_id, to_date
 from rongshu.simulation.bank.reference import city_code
 
-HEADER = (
-    "record_id",
-    "name",
-    "gender",
-    "birth_on",
-    "resident_id",
-    "phone",
-    "email",
-    "address",
-    "province_code",
-    "city_code",
-)
+# the customers domain's source-record columns; person records carry no company code
+HEADER = tuple(f for f in FIELDS if f != "uscc")
 SOURCES_END_ON = dt.date(2026, 6, 30)  # fixed reference date: outputs never depend on today
 
 
