@@ -119,3 +119,21 @@ def test_autopay_retries_when_biller_down_and_never_pays_twice() -> None:
     assert centre.filter(dedupe_key__startswith="lifepay:").count() == count
     dispatch_pending()  # nothing is written twice
     assert centre.count() == count
+
+
+def test_break_resend_after_a_timeout_is_answered_and_a_down_biller_leaves_it_open() -> None:
+    day = clock.get_business_date()
+    who, b = payer(), biller()
+    with simulator_overrides(missing_rate=1.0, timeout_rate=1.0):
+        view, _ = _pay(who, b, account_for(b, 3), "mt1")
+        assert services.do_requery(view.payment_id) == "paid"
+        services.do_reconcile(b.code, day)
+        assert list(Break.objects.values_list("kind", flat=True)) == ["ours_only"]
+        do_set_biller_down(b.code, True)
+        assert services.do_auto_resolve_breaks("staff:test") == 0  # biller down: stays open
+        assert queries.count_open_breaks() == 1
+        do_set_biller_down(b.code, False)
+        # the re-send reaches a biller that already booked the payment: answered, not timed out
+        assert services.do_auto_resolve_breaks("staff:test") == 1
+    assert queries.count_open_breaks() == 0
+    assert SimReceipt.objects.filter(our_ref=str(view.payment_id)).count() == 1

@@ -27,7 +27,7 @@ from django.db.models import Q, QuerySet
 from rongshu.identity.types import Principal, PrincipalKind
 from rongshu.kernel import clock
 from rongshu.kernel.audit import do_audit
-from rongshu.kernel.errors import DomainError, InvalidInput, PermissionDenied
+from rongshu.kernel.errors import DomainError, InvalidInput, PartnerUnavailable, PermissionDenied
 from rongshu.kernel.money import Money, MoneyError, parse_minor
 from rongshu.kernel.outbox import record_event, record_events
 from rongshu.ledger import queries as ledger_queries
@@ -1565,10 +1565,18 @@ def do_resolve_break(actor: str, break_id: uuid.UUID, resolution: str = "") -> B
 
 
 def do_auto_resolve_breaks(actor: str = SYSTEM) -> int:
+    """Resolve every open break with its default resolution; returns how many were resolved.
+    A break whose biller does not answer (down, timeout) stays open for the next run."""
+    resolved = 0
     ids = list(Break.objects.filter(state=Break.OPEN).values_list("public_id", flat=True))
     for break_id in ids:
-        do_resolve_break(actor, break_id)
-    return len(ids)
+        try:
+            do_resolve_break(actor, break_id)
+        except PartnerUnavailable:
+            logger.warning("lifepay break %s left open: biller unavailable", break_id)
+            continue
+        resolved += 1
+    return resolved
 
 
 # ------------------------------------------------------------------ settlement
