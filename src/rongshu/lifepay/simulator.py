@@ -373,10 +373,12 @@ class Simulator:
         config = simulator_config()
         if _fault("lost", our_ref, config.lost_rate):
             raise BillerTimeout()
-        resent = SimReceipt.objects.filter(biller_code=biller.code, our_ref=our_ref).exists()
-        receipt = self._book(biller, our_ref, account_no, bill_ref, amount_minor)
         # a timeout is a transient network fault: a re-send of a booked payment is answered
-        if not resent and _fault("timeout", our_ref, config.timeout_rate):
+        timeout = _fault("timeout", our_ref, config.timeout_rate) and not (
+            SimReceipt.objects.filter(biller_code=biller.code, our_ref=our_ref).exists()
+        )
+        receipt = self._book(biller, our_ref, account_no, bill_ref, amount_minor)
+        if timeout:
             raise BillerTimeout()
         if _fault("false_failure", our_ref, config.false_failure_rate):
             receipt.callbacks = 0

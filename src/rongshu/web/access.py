@@ -25,6 +25,17 @@ def current_principal(request: HttpRequest) -> Principal:
     return identity.principal_for_web_session(int(user.pk), request.session.session_key)
 
 
+def current_customer(request: HttpRequest) -> Principal | None:
+    """The signed-in customer, or None (anonymous visitors and staff)."""
+    who = current_principal(request)
+    return who if who.kind is PrincipalKind.CUSTOMER and who.customer_id is not None else None
+
+
+def to_signin(request: HttpRequest) -> HttpResponse:
+    """Send a visitor to the customer sign-in page, back here afterwards."""
+    return redirect(f"/signin/?next={quote(request.get_full_path())}")
+
+
 def staff_required(action: Action) -> Callable[[View], View]:
     """Staff whose role allows ``action``: others are sent to the staff sign-in page, staff
     without the permission get the friendly 403 page (and the denial is audited)."""

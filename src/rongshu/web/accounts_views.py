@@ -19,7 +19,6 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseRedirect,
     StreamingHttpResponse,
 )
 from django.http.response import HttpResponseBase
@@ -32,19 +31,10 @@ from rongshu.accounts.numbers import mask_account_number
 from rongshu.accounts.types import TYPE_LABELS, StatementFilter
 from rongshu.accounts.verifier import KNOWN_BANKS
 from rongshu.identity.errors import StepUpRequired
-from rongshu.identity.types import Action, Principal, PrincipalKind
+from rongshu.identity.types import Action, Principal
 from rongshu.kernel.errors import DomainError
 from rongshu.kernel.money import format_minor
-from rongshu.web.access import current_principal, staff_required
-
-
-def _customer(request: HttpRequest) -> Principal | None:
-    who = current_principal(request)
-    return who if who.kind is PrincipalKind.CUSTOMER else None
-
-
-def _to_signin(request: HttpRequest) -> HttpResponseRedirect:
-    return redirect(f"/signin/?next={request.path}")
+from rongshu.web.access import current_customer, staff_required, to_signin
 
 
 def not_found_as_404(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -87,9 +77,9 @@ def _card(a: Any) -> dict[str, Any]:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    who = _customer(request)
+    who = current_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     overview = queries.get_overview(who)
     return render(
         request,
@@ -105,9 +95,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def open_account(request: HttpRequest) -> HttpResponse:
-    who = _customer(request)
+    who = current_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     context: dict[str, Any] = {
         "banks": sorted(KNOWN_BANKS.items()),
         "form": {"account_type": "2", "bind_bank_code": "", "bind_account_number": ""},
@@ -154,9 +144,9 @@ def _statement_filter(request: HttpRequest) -> StatementFilter:
 
 @not_found_as_404
 def account_detail(request: HttpRequest, account_id: uuid.UUID) -> HttpResponse:
-    who = _customer(request)
+    who = current_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     flt = _statement_filter(request)
     try:
         after = int(request.GET.get("after", "")) if request.GET.get("after") else None
@@ -191,9 +181,9 @@ def account_detail(request: HttpRequest, account_id: uuid.UUID) -> HttpResponse:
 
 @not_found_as_404
 def statement_csv(request: HttpRequest, account_id: uuid.UUID) -> HttpResponseBase:
-    who = _customer(request)
+    who = current_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     rows = queries.iter_statement_csv(who, account_id, _statement_filter(request))
     first = next(rows)
     response = StreamingHttpResponse(
@@ -211,9 +201,9 @@ def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
 
 @not_found_as_404
 def estatement(request: HttpRequest, account_id: uuid.UUID, month: str) -> HttpResponse:
-    who = _customer(request)
+    who = current_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     try:
         first_day = dt.date.fromisoformat(f"{month}-01")
     except ValueError:
@@ -238,9 +228,9 @@ def estatement(request: HttpRequest, account_id: uuid.UUID, month: str) -> HttpR
 @not_found_as_404
 @require_POST
 def account_action(request: HttpRequest, account_id: uuid.UUID, action: str) -> HttpResponse:
-    who = _customer(request)
+    who = current_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     back = f"/me/accounts/{account_id}/"
     try:
         if action == "freeze":
@@ -270,9 +260,9 @@ def account_action(request: HttpRequest, account_id: uuid.UUID, action: str) -> 
 
 
 def notifications(request: HttpRequest) -> HttpResponse:
-    who = _customer(request)
+    who = current_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     return render(
         request,
         "accounts/messages.html",
@@ -282,9 +272,9 @@ def notifications(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def notifications_read(request: HttpRequest) -> HttpResponse:
-    who = _customer(request)
+    who = current_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     raw = request.POST.get("id", "")
     try:
         target = uuid.UUID(raw) if raw else None
@@ -303,9 +293,9 @@ def _time(text: str) -> dt.time | None:
 
 @require_http_methods(["GET", "POST"])
 def preferences(request: HttpRequest) -> HttpResponse:
-    who = _customer(request)
+    who = current_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     context: dict[str, Any] = {}
     if request.method == "POST":
         try:

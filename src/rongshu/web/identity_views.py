@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login, logout
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -32,7 +32,7 @@ from rongshu.identity.types import (
     Role,
 )
 from rongshu.kernel.errors import DomainError
-from rongshu.web.access import current_principal
+from rongshu.web.access import current_principal, to_signin
 
 DEVICE_COOKIE = "rs_device"
 DEVICE_COOKIE_AGE = 400 * 24 * 3600
@@ -94,10 +94,6 @@ def _sign_in(request: HttpRequest, user_id: int) -> str:
 def _require_customer(request: HttpRequest) -> Principal | None:
     who = current_principal(request)
     return who if who.kind is PrincipalKind.CUSTOMER else None
-
-
-def _to_signin(request: HttpRequest) -> HttpResponseRedirect:
-    return redirect(f"/signin/?next={request.path}")
 
 
 # ------------------------------------------------------------------ customers
@@ -162,7 +158,7 @@ def signout(request: HttpRequest) -> HttpResponse:
 def step_up(request: HttpRequest) -> HttpResponse:
     who = _require_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     action = (request.POST.get("action") or request.GET.get("action") or "")[:80]
     context: dict[str, Any] = {
         "action": action,
@@ -198,7 +194,7 @@ def step_up(request: HttpRequest) -> HttpResponse:
 def security(request: HttpRequest) -> HttpResponse:
     who = _require_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     device_key = request.COOKIES.get(DEVICE_COOKIE)
     assert who.user_id is not None
     return render(
@@ -217,7 +213,7 @@ def security(request: HttpRequest) -> HttpResponse:
 def session_revoke(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
     who = _require_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     try:
         identity.do_revoke_session(who, session_id)
         messages.success(request, _("The session has ended."))
@@ -230,7 +226,7 @@ def session_revoke(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
 def device_remove(request: HttpRequest, device_id: uuid.UUID) -> HttpResponse:
     who = _require_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     try:
         identity.do_remove_device(who, device_id)
         messages.success(request, _("The device was removed."))
@@ -243,7 +239,7 @@ def device_remove(request: HttpRequest, device_id: uuid.UUID) -> HttpResponse:
 def consents(request: HttpRequest) -> HttpResponse:
     who = _require_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     assert who.customer_id is not None
     if request.method == "POST":
         purpose = request.POST.get("purpose", "")

@@ -15,19 +15,19 @@ from typing import Any
 from urllib.parse import quote
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from rongshu.identity.errors import StepUpRequired
-from rongshu.identity.types import Action, Principal, PrincipalKind
+from rongshu.identity.types import Action, Principal
 from rongshu.kernel.errors import DomainError
 from rongshu.kernel.money import Money, format_money
 from rongshu.lending import queries, services
 from rongshu.lending.errors import ApplicationNotFound
-from rongshu.web.access import current_principal, staff_required
+from rongshu.web.access import current_customer, staff_required, to_signin
 from rongshu.web.payments_views import error_message
 
 STEP_UP_PAGE = "/account/step-up/"
@@ -54,15 +54,6 @@ def _state_labels() -> dict[str, str]:
         "closed": _("Repaid"),
         "written_off": _("Written off"),
     }
-
-
-def _customer(request: HttpRequest) -> Principal | None:
-    who = current_principal(request)
-    return who if who.kind is PrincipalKind.CUSTOMER and who.customer_id is not None else None
-
-
-def _to_signin(request: HttpRequest) -> HttpResponseRedirect:
-    return redirect(f"/signin/?next={quote(request.get_full_path())}")
 
 
 def _yuan(minor: int) -> str:
@@ -92,9 +83,9 @@ def _fresh_key(request: HttpRequest) -> bool:
 
 # ------------------------------------------------------------------ customers
 def home(request: HttpRequest) -> HttpResponse:
-    who = _customer(request)
+    who = current_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     assert who.customer_id is not None
     offer = queries.find_offer(who.customer_id)
     loans = queries.list_my_loans(who)
@@ -125,9 +116,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def apply(request: HttpRequest) -> HttpResponse:
-    who = _customer(request)
+    who = current_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     assert who.customer_id is not None
     product_code = request.GET.get("product", request.POST.get("product_code", "kuaidai"))
     product = queries.get_product(product_code)
@@ -166,9 +157,9 @@ def apply(request: HttpRequest) -> HttpResponse:
 
 
 def application(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
-    who = _customer(request)
+    who = current_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     try:
         app = services.access_application(who, application_id)
     except ApplicationNotFound as exc:
@@ -192,9 +183,9 @@ def application(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse
 
 @require_POST
 def accept(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
-    who = _customer(request)
+    who = current_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     back = f"/me/loans/applications/{application_id}/"
     try:
         loan = services.do_accept(who, application_id)
@@ -211,9 +202,9 @@ def accept(request: HttpRequest, application_id: uuid.UUID) -> HttpResponse:
 
 
 def loan(request: HttpRequest, loan_id: uuid.UUID) -> HttpResponse:
-    who = _customer(request)
+    who = current_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     try:
         v = queries.get_loan(who, loan_id)
     except DomainError as exc:
@@ -256,9 +247,9 @@ def loan(request: HttpRequest, loan_id: uuid.UUID) -> HttpResponse:
 
 @require_POST
 def repay(request: HttpRequest, loan_id: uuid.UUID) -> HttpResponse:
-    who = _customer(request)
+    who = current_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     back = f"/me/loans/{loan_id}/"
     if not _fresh_key(request):
         messages.info(request, _("This repayment was already submitted."))

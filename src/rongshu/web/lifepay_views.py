@@ -22,7 +22,7 @@ from rongshu.kernel.money import Money, chinese_uppercase, format_money
 from rongshu.ledger import queries as ledger_queries
 from rongshu.lifepay import queries, services
 from rongshu.lifepay.types import PayBillRequest
-from rongshu.web.access import current_principal, staff_required
+from rongshu.web.access import current_principal, staff_required, to_signin
 from rongshu.web.payments_views import error_message
 
 
@@ -34,15 +34,11 @@ def _money(m: Money) -> str:
     return format_money(m, get_language() or "zh-hans")
 
 
-def _signin(request: HttpRequest) -> HttpResponse:
-    return redirect(f"/signin/?next={quote(request.get_full_path())}")
-
-
 @require_http_methods(["GET"])
 def home(request: HttpRequest) -> HttpResponse:
     who = current_principal(request)
     if who.kind is not PrincipalKind.CUSTOMER:
-        return _signin(request)
+        return to_signin(request)
     city = request.GET.get("city") or queries.default_city(who)
     category = request.GET.get("category", "")
     zh = _zh()
@@ -74,7 +70,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def pay(request: HttpRequest, code: str) -> HttpResponse:
     who = current_principal(request)
     if who.kind is not PrincipalKind.CUSTOMER or who.customer_id is None:
-        return _signin(request)
+        return to_signin(request)
     context: dict[str, Any] = {"key": f"web-{uuid.uuid4()}", "account_no": "", "zh": _zh()}
     try:
         context["biller"] = queries.get_biller(code)
@@ -124,7 +120,7 @@ def pay(request: HttpRequest, code: str) -> HttpResponse:
 def receipt(request: HttpRequest, payment_id: uuid.UUID) -> HttpResponse:
     who = current_principal(request)
     if who.kind is not PrincipalKind.CUSTOMER:
-        return _signin(request)
+        return to_signin(request)
     try:
         view = queries.get_payment(who, payment_id)
     except DomainError as exc:
@@ -180,7 +176,7 @@ def manage(request: HttpRequest) -> HttpResponse:
     resume, cancel) and bill reminders on one mobile page."""
     who = current_principal(request)
     if who.kind is not PrincipalKind.CUSTOMER or who.customer_id is None:
-        return _signin(request)
+        return to_signin(request)
     error = ""
     if request.method == "POST":
         action = request.POST.get("action", "")

@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from rongshu.identity.errors import StepUpRequired
-from rongshu.identity.types import Action, Principal, PrincipalKind
+from rongshu.identity.types import Action, Principal
 from rongshu.kernel.errors import DomainError, InvalidInput
 from rongshu.kernel.money import Money, format_money
 from rongshu.ledger import queries as ledger_queries
@@ -38,7 +38,7 @@ from rongshu.ledger.types import AccountView
 from rongshu.payments import qr, queries, services
 from rongshu.payments.errors import DebitAccountInvalid, MerchantUnknown, PaymentNotFound
 from rongshu.payments.types import OrderView, PaymentRequest
-from rongshu.web.access import current_principal, staff_required
+from rongshu.web.access import current_customer, staff_required, to_signin
 
 logger = logging.getLogger(__name__)
 
@@ -79,13 +79,6 @@ def _rail_labels() -> dict[str, str]:
 
 
 # ------------------------------------------------------------------ helpers
-def _customer(request: HttpRequest) -> Principal | None:
-    who = current_principal(request)
-    return who if who.kind is PrincipalKind.CUSTOMER and who.customer_id is not None else None
-
-
-def _to_signin(request: HttpRequest) -> HttpResponseRedirect:
-    return redirect(f"/signin/?next={quote(request.get_full_path())}")
 
 
 def error_message(exc: DomainError) -> str:
@@ -211,9 +204,9 @@ TRANSFER_FIELDS = (
 
 @require_http_methods(["GET", "POST"])
 def transfer(request: HttpRequest) -> HttpResponse:
-    who = _customer(request)
+    who = current_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     form = dict.fromkeys(TRANSFER_FIELDS, "")
     form["destination"] = "ours"
     key = _new_key()
@@ -268,17 +261,17 @@ def transfer(request: HttpRequest) -> HttpResponse:
 
 # ------------------------------------------------------------------ orders
 def history(request: HttpRequest) -> HttpResponse:
-    who = _customer(request)
+    who = current_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     rows = [_order_row(v) for v in queries.list_my_orders(who, limit=100)]
     return render(request, "payments/history.html", {"rows": rows})
 
 
 def order_detail(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
-    who = _customer(request)
+    who = current_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     try:
         view = queries.access_order(who, order_id)
     except PaymentNotFound as exc:
@@ -293,9 +286,9 @@ def order_detail(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
 
 
 def receipt(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
-    who = _customer(request)
+    who = current_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     try:
         found = queries.get_receipt(who, order_id)
     except PaymentNotFound as exc:
@@ -321,9 +314,9 @@ PAYEE_FIELDS = ("name", "account_number", "bank_code", "nickname")
 
 @require_http_methods(["GET", "POST"])
 def payees(request: HttpRequest) -> HttpResponse:
-    who = _customer(request)
+    who = current_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     context: dict[str, Any] = {"form": dict.fromkeys(PAYEE_FIELDS, "")}
     if request.method == "POST":
         form = {f: request.POST.get(f, "").strip() for f in PAYEE_FIELDS}
@@ -350,9 +343,9 @@ def payees(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def payee_delete(request: HttpRequest, payee_id: uuid.UUID) -> HttpResponse:
-    who = _customer(request)
+    who = current_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     try:
         with transaction.atomic():
             services.do_delete_payee(who, payee_id)
@@ -394,9 +387,9 @@ def _qr_confirm_context(who: Principal, payload: str, key: str) -> dict[str, Any
 
 @require_http_methods(["GET", "POST"])
 def qr_pay(request: HttpRequest) -> HttpResponse:
-    who = _customer(request)
+    who = current_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     context: dict[str, Any] = {"step": "scan", "payload": ""}
     resumed = _recall(request) if request.method == "GET" else None
     if resumed is not None:
@@ -458,9 +451,9 @@ def qr_svg(text: str) -> SafeString:
 
 @require_http_methods(["GET", "POST"])
 def payment_code(request: HttpRequest) -> HttpResponse:
-    who = _customer(request)
+    who = current_customer(request)
     if who is None:
-        return _to_signin(request)
+        return to_signin(request)
     context: dict[str, Any] = {"accounts": _account_choices(who)}
     if request.method == "POST":
         try:
