@@ -16,6 +16,9 @@ deployment with a separate dispatcher); each transfer still writes its outbox ro
                                                        (PostgreSQL when present, else SQLite)
     pgbench_tps_8c, pg_vs_pgbench_ratio_8c             pgbench -c 8 (TPC-B-like) and our ratio
     scaling_{db}_{1k,10k,100k}_{single,batch}_per_s    the same at 1k, 10k, 100k accounts
+
+``RONGSHU_BENCH_PHASES=batch`` (comma-separated: ``single``, ``multi``, ``batch``, ``scaling``,
+``pgbench``) runs only those phases and writes ``bench/results/ledger-partial.json`` instead.
 """
 
 from __future__ import annotations
@@ -46,6 +49,12 @@ from _harness import (
 
 PGBIN = Path("/usr/lib/postgresql/15/bin")
 BATCH = 8190
+ALL_PHASES = ("single", "multi", "batch", "scaling", "pgbench")
+
+
+def _phases() -> set[str]:
+    chosen = os.environ.get("RONGSHU_BENCH_PHASES", "").strip()
+    return {p.strip() for p in chosen.split(",") if p.strip()} if chosen else set(ALL_PHASES)
 
 
 # ====================================================================== child: one database
@@ -163,14 +172,20 @@ def _child(backend: str, quick: bool) -> dict[str, Any]:
             assert all(r.result == "created" for r in results)
         return batches * BATCH / total
 
+    phases = _phases()
     ids = open_accounts(1000)
-    rate, lat = single_rate(ids, seconds)
-    metrics[f"single_transfers_per_s_{backend}_1c"] = round(rate, 1)
-    metrics[f"p50_ms_{backend}"] = round(percentile(lat, 50) * 1000, 3)
-    metrics[f"p99_ms_{backend}"] = round(percentile(lat, 99) * 1000, 3)
-    metrics[f"single_transfers_per_s_{backend}_8c"] = round(multi_rate(ids, 8, seconds), 1)
-    metrics[f"batch_transfers_per_s_{backend}"] = round(batch_rate(ids, 3 if quick else 10), 1)
+    if "single" in phases:
+        rate, lat = single_rate(ids, seconds)
+        metrics[f"single_transfers_per_s_{backend}_1c"] = round(rate, 1)
+        metrics[f"p50_ms_{backend}"] = round(percentile(lat, 50) * 1000, 3)
+        metrics[f"p99_ms_{backend}"] = round(percentile(lat, 99) * 1000, 3)
+    if "multi" in phases:
+        metrics[f"single_transfers_per_s_{backend}_8c"] = round(multi_rate(ids, 8, seconds), 1)
+    if "batch" in phases:
+        metrics[f"batch_transfers_per_s_{backend}"] = round(batch_rate(ids, 3 if quick else 10), 1)
     scales = [(1_000, "1k"), (10_000, "10k")] + ([] if quick else [(100_000, "100k")])
+    if "scaling" not in phases:
+        scales = []
     have = 1000
     for size, label in scales:
         if size > have:
@@ -213,7 +228,8 @@ def main() -> None:
     args = parse_args(__doc__ or "ledger benchmark")
     started = time.perf_counter()
     metrics, pg = run_on_both_databases(__file__, "ledger", args.quick)
-    if pg is not None:
+    phases = _phases()
+    if pg is not None and "pgbench" in phases and "multi" in phases:
         tps = _pgbench(pg, 5 if args.quick else 30)
         if tps is not None:
             metrics["pgbench_tps_8c"] = round(tps, 1)
@@ -221,11 +237,13 @@ def main() -> None:
                 metrics["single_transfers_per_s_postgres_8c"] / tps, 3
             )
     main_db = "postgres" if pg is not None else "sqlite"
-    metrics["p50_ms"] = metrics[f"p50_ms_{main_db}"]
-    metrics["p99_ms"] = metrics[f"p99_ms_{main_db}"]
-    metrics["latency_database"] = main_db
+    if f"p50_ms_{main_db}" in metrics:
+        metrics["p50_ms"] = metrics[f"p50_ms_{main_db}"]
+        metrics["p99_ms"] = metrics[f"p99_ms_{main_db}"]
+        metrics["latency_database"] = main_db
     metrics["wall_s"] = round(time.perf_counter() - started, 1)
-    report("ledger", metrics, quick=args.quick)
+    partial = phases != set(ALL_PHASES)
+    report("ledger-partial" if partial else "ledger", metrics, quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -25,11 +25,15 @@ from rongshu.identity.services import check_permission, do_request_approval
 from rongshu.identity.types import Action
 from rongshu.kernel.money import MoneyError, format_minor, parse_minor
 from rongshu.ledger import queries
-from rongshu.ledger.errors import AccountStatusInvalid, BatchTooLarge
-from rongshu.ledger.services import do_close_account, do_create_transfers, do_freeze_account
+from rongshu.ledger.errors import BatchTooLarge
+from rongshu.ledger.services import (
+    do_close_account,
+    do_create_transfers,
+    do_freeze_account,
+    do_request_unfreeze,
+)
 from rongshu.ledger.types import (
     ACCOUNT_OBJECT_TYPE,
-    FROZEN_STATUSES,
     MAX_BATCH,
     AccountView,
     StatementLine,
@@ -344,16 +348,18 @@ def unfreeze_account(
 
 
 def _request_unfreeze(request: HttpRequest, account_id: uuid.UUID, reason: str) -> Any:
-    view = queries.get_account(account_id)  # 404 for an unknown account
-    if view.status not in FROZEN_STATUSES:
-        raise AccountStatusInvalid(f"The account is {view.status}; only a frozen one is unfrozen.")
-    return do_request_approval(
-        principal(request),
-        Action.ACCOUNT_UNFREEZE,
-        object_type=ACCOUNT_OBJECT_TYPE,
-        object_id=str(account_id),
-        payload={"reason": reason, "from_status": view.status},
-        reason=reason,
+    """404 for an unknown account, 409 ``account_status_invalid`` for one that is not frozen
+    and 409 ``unfreeze_already_requested`` while an earlier request waits for its decision."""
+    return do_request_unfreeze(
+        account_id,
+        lambda status: do_request_approval(
+            principal(request),
+            Action.ACCOUNT_UNFREEZE,
+            object_type=ACCOUNT_OBJECT_TYPE,
+            object_id=str(account_id),
+            payload={"reason": reason, "from_status": status},
+            reason=reason,
+        ),
     )
 
 

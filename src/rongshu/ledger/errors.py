@@ -93,6 +93,11 @@ class AccountStatusInvalid(Conflict):
     title = _("The account is not in a status that allows this.")
 
 
+class UnfreezeAlreadyRequested(Conflict):
+    code = "unfreeze_already_requested"
+    title = _("An unfreeze of this account is already waiting for approval.")
+
+
 class AccountBalanceNotZero(RuleViolation):
     code = "account_balance_not_zero"
     title = _("An account can only be closed with a zero balance and no holds.")

@@ -15,26 +15,41 @@ class TransfersPosted(DomainEvent):
     """The transfers committed by one call (a batch or a single transfer), in order.
 
     Stored column-wise to keep an 8,190-transfer batch to one compact outbox row: ``ids``,
-    ``kinds``, ``debit_accounts``, ``credit_accounts``, ``amounts`` (minor units),
-    ``currencies``, ``codes``, ``pending_ids`` are parallel lists. :func:`iter_transfers`
-    turns a payload back into one dict per transfer.
+    ``amounts`` (minor units) and ``pending_ids`` are parallel lists; ``kinds``,
+    ``debit_accounts``, ``credit_accounts``, ``currencies`` and ``codes`` are parallel lists
+    of indexes into ``strings`` (``"format": 2``: a batch repeats a few accounts, one kind,
+    one currency and one code thousands of times). :func:`iter_transfers` turns a payload
+    back into one dict per transfer (and still reads the first format, where those five
+    columns held the strings themselves).
     """
 
     event_type: ClassVar[str] = "ledger.TransfersPosted"
-    columns: dict[str, list[Any]] = field(default_factory=dict)
+    columns: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, transfers: Sequence[TransferOut]) -> TransfersPosted:
+        strings: list[str] = []
+        index: dict[Any, int] = {}  # value (a str or an account UUID) → its place in strings
+
+        def ref(value: Any) -> int:
+            at = index.get(value)
+            if at is None:
+                at = index[value] = len(strings)
+                strings.append(str(value))
+            return at
+
         return cls(
             columns={
+                "format": 2,
                 "ids": [str(t.transfer_id) for t in transfers],
-                "kinds": [t.kind for t in transfers],
-                "debit_accounts": [str(t.debit_account) for t in transfers],
-                "credit_accounts": [str(t.credit_account) for t in transfers],
                 "amounts": [t.amount for t in transfers],
-                "currencies": [t.currency for t in transfers],
-                "codes": [t.code for t in transfers],
                 "pending_ids": [str(t.pending_id) if t.pending_id else None for t in transfers],
+                "kinds": [ref(t.kind) for t in transfers],
+                "debit_accounts": [ref(t.debit_account) for t in transfers],
+                "credit_accounts": [ref(t.credit_account) for t in transfers],
+                "currencies": [ref(t.currency) for t in transfers],
+                "codes": [ref(t.code) for t in transfers],
+                "strings": strings,
             }
         )
 
@@ -52,12 +67,20 @@ _SINGULAR = {
     "codes": "code",
     "pending_ids": "pending_id",
 }
+_ENCODED = ("kinds", "debit_accounts", "credit_accounts", "currencies", "codes")
 
 
 def iter_transfers(payload: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """One dict per transfer of a ``ledger.TransfersPosted`` payload."""
+    """One dict per transfer of a ``ledger.TransfersPosted`` payload (either format)."""
     keys = list(_SINGULAR)
-    for values in zip(*(payload[k] for k in keys), strict=True):
+    columns = [payload[k] for k in keys]
+    if payload.get("format") == 2:
+        strings = payload["strings"]
+        columns = [
+            [strings[i] for i in column] if key in _ENCODED else column
+            for key, column in zip(keys, columns, strict=True)
+        ]
+    for values in zip(*columns, strict=True):
         yield {_SINGULAR[k]: v for k, v in zip(keys, values, strict=True)}
 
 

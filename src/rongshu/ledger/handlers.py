@@ -9,6 +9,7 @@ event, action and object type are matched by their stable names.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 
@@ -25,18 +26,18 @@ APPROVAL_DECIDED = "identity.ApprovalDecided"
 
 @handles(APPROVAL_DECIDED, name="ledger.apply_approved_unfreeze")
 def apply_approved_unfreeze(event: OutboxEvent) -> None:
-    """Unfreeze the account of an approved ``account.unfreeze`` request.
+    """Unfreeze the account of an approved ``account.unfreeze`` request (and, approved or
+    rejected, let the account take a new request).
 
     Idempotent: an approval is carried out once (its audit entry names it as the actor), and
     an account that is no longer frozen is left alone, so a redelivered event changes nothing
     — also after the account was frozen again by a new order.
     """
-    from rongshu.ledger.services import do_unfreeze_account
+    from rongshu.ledger.services import do_clear_unfreeze_request, do_unfreeze_account
 
     payload = event.payload
     if not (
-        payload.get("approved") is True
-        and payload.get("action") == UNFREEZE_ACTION
+        payload.get("action") == UNFREEZE_ACTION
         and payload.get("object_type") == ACCOUNT_OBJECT_TYPE
     ):
         return
@@ -44,6 +45,10 @@ def apply_approved_unfreeze(event: OutboxEvent) -> None:
         account_id = uuid.UUID(str(payload.get("object_id")))
     except ValueError:
         logger.warning("approval %s names no ledger account", payload.get("approval_id"))
+        return
+    with contextlib.suppress(ValueError):  # decided either way: a new request may follow
+        do_clear_unfreeze_request(account_id, uuid.UUID(str(payload.get("approval_id"))))
+    if payload.get("approved") is not True:
         return
     status = Account.objects.filter(public_id=account_id).values_list("status", flat=True).first()
     if status not in FROZEN_STATUSES:

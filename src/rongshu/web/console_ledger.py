@@ -113,13 +113,16 @@ def _change_status(request: HttpRequest, account_id: uuid.UUID) -> HttpResponse:
                 if view.status not in FROZEN_STATUSES:
                     messages.error(request, _("Only a frozen account can be unfrozen."))
                     return redirect("web:ledger_console:account", account_id=account_id)
-                identity.do_request_approval(
-                    who,
-                    Action.ACCOUNT_UNFREEZE,
-                    object_type=ACCOUNT_OBJECT_TYPE,
-                    object_id=str(account_id),
-                    payload={"reason": reason, "from_status": view.status},
-                    reason=reason,
+                services.do_request_unfreeze(  # one request at a time (409 otherwise)
+                    account_id,
+                    lambda status: identity.do_request_approval(
+                        who,
+                        Action.ACCOUNT_UNFREEZE,
+                        object_type=ACCOUNT_OBJECT_TYPE,
+                        object_id=str(account_id),
+                        payload={"reason": reason, "from_status": status},
+                        reason=reason,
+                    ),
                 )
                 messages.success(
                     request,
