@@ -137,3 +137,64 @@ def test_break_resend_after_a_timeout_is_answered_and_a_down_biller_leaves_it_op
         assert services.do_auto_resolve_breaks("staff:test") == 1
     assert queries.count_open_breaks() == 0
     assert SimReceipt.objects.filter(our_ref=str(view.payment_id)).count() == 1
+
+
+def test_false_failure_left_out_of_the_file_is_found_and_recalled() -> None:
+    """The PostgreSQL bench's lost payment: the biller booked a payment while answering an
+    error (we voided it) and left it out of its file — reconciliation alone never saw it."""
+    day = clock.get_business_date()
+    who, b = payer(), biller()
+    start = balance(who.account)
+    with simulator_overrides(false_failure_rate=1.0, missing_rate=1.0):
+        view, _ = _pay(who, b, account_for(b, 4), "ffm")
+        assert view.state == "failed"
+        services.do_reconcile(b.code, day)
+    assert list(Break.objects.values_list("kind", flat=True)) == ["theirs_only"]
+    assert services.do_auto_resolve_breaks("staff:test") == 1
+    assert SimReceipt.objects.get(our_ref=str(view.payment_id)).reversed  # nothing booked
+    assert balance(who.account) == start  # nor charged
+
+
+def test_unverified_refusal_waits_for_the_biller_then_is_recalled() -> None:
+    day = clock.get_business_date()
+    who, b = payer(), biller()
+    with simulator_overrides(false_failure_rate=1.0, missing_rate=1.0):
+        view, _ = _pay(who, b, account_for(b, 6), "ffd")
+        do_set_biller_down(b.code, True)  # cannot be asked at reconciliation
+        services.do_reconcile(b.code, day)
+        assert list(Break.objects.values_list("kind", flat=True)) == ["unconfirmed"]
+        assert services.do_auto_resolve_breaks("staff:test") == 0
+        do_set_biller_down(b.code, False)
+        assert services.do_auto_resolve_breaks("staff:test") == 1
+    assert queries.count_open_breaks() == 0
+    assert SimReceipt.objects.get(our_ref=str(view.payment_id)).reversed
+
+
+def test_a_down_biller_that_booked_nothing_leaves_no_break() -> None:
+    day = clock.get_business_date()
+    who, b = payer(), biller("440300", "mobile_cm")
+    do_set_biller_down(b.code, True)
+    view = services.do_pay_bill(
+        who.principal,
+        PayBillRequest(b.code, "13800138000", who.account.public_id, Money(50_00, "CNY")),
+        idempotency_key="down",
+    )
+    assert (view.state, view.reason_code) == ("failed", "biller_unavailable")
+    do_set_biller_down(b.code, False)
+    services.do_reconcile(b.code, day)
+    assert not Break.objects.exists()
+
+
+def test_resend_of_a_booked_payment_is_answered_despite_a_false_failure_fault() -> None:
+    """Timeout, then the biller left it out of its file: the re-send must not hit the (one-off)
+    false failure again, or the break could never be resolved."""
+    day = clock.get_business_date()
+    who, b = payer(), biller()
+    with simulator_overrides(timeout_rate=1.0, false_failure_rate=1.0, missing_rate=1.0):
+        view, _ = _pay(who, b, account_for(b, 8), "tfm")
+        assert view.state == "unknown"
+        assert services.do_requery(view.payment_id) == "paid"
+        services.do_reconcile(b.code, day)
+        assert list(Break.objects.values_list("kind", flat=True)) == ["ours_only"]
+        assert services.do_auto_resolve_breaks("staff:test") == 1
+    assert queries.count_open_breaks() == 0

@@ -230,6 +230,9 @@ class Break(models.Model):
     OURS_ONLY = "ours_only"
     THEIRS_ONLY = "theirs_only"
     AMOUNT_MISMATCH = "amount_mismatch"
+    # we voided a payment on the biller's error answer, it is not in the file, and the biller
+    # could not be asked whether it booked it all the same (docs/lifepay.md, Reconciliation)
+    UNCONFIRMED = "unconfirmed"
     OPEN = "open"
     RESOLVED = "resolved"
 

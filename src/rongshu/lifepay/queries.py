@@ -10,7 +10,8 @@ from django.db.models import Avg, Count, Q
 
 from rongshu.identity.types import Principal
 from rongshu.lifepay import catalogue, simulator
-from rongshu.lifepay.errors import BillerUnknown
+from rongshu.lifepay.access import customer_id_of
+from rongshu.lifepay.errors import BillerUnknown, BillPaymentNotFound
 from rongshu.lifepay.models import (
     Biller,
     BillPayment,
@@ -29,7 +30,6 @@ from rongshu.lifepay.projections import (
     payment_view,
     saved_view,
 )
-from rongshu.lifepay.services import _customer_id, payment_for
 from rongshu.lifepay.types import (
     BillerKpi,
     BillerView,
@@ -98,7 +98,7 @@ def catalogue_stats() -> tuple[int, int]:
 
 
 def list_my_payments(principal: Principal, *, limit: int = 50) -> list[BillPaymentView]:
-    customer_id = _customer_id(principal)
+    customer_id = customer_id_of(principal)
     rows = (
         BillPayment.objects.select_related("biller__item", "biller__city")
         .filter(customer_id=customer_id)
@@ -107,12 +107,24 @@ def list_my_payments(principal: Principal, *, limit: int = 50) -> list[BillPayme
     return [payment_view(p) for p in rows]
 
 
+def payment_for(principal: Principal, payment_id: uuid.UUID) -> BillPayment:
+    """The principal's own payment (``BillPaymentNotFound`` for anyone else's)."""
+    found = (
+        BillPayment.objects.select_related("biller__item", "biller__city")
+        .filter(public_id=payment_id, customer_id=customer_id_of(principal))
+        .first()
+    )
+    if found is None:
+        raise BillPaymentNotFound()
+    return found
+
+
 def get_payment(principal: Principal, payment_id: uuid.UUID) -> BillPaymentView:
     return payment_view(payment_for(principal, payment_id))
 
 
 def list_saved(principal: Principal) -> list[SavedAccountView]:
-    customer_id = _customer_id(principal)
+    customer_id = customer_id_of(principal)
     rows = SavedBillAccount.objects.select_related("biller__item", "biller__city").filter(
         customer_id=customer_id
     )
@@ -120,7 +132,7 @@ def list_saved(principal: Principal) -> list[SavedAccountView]:
 
 
 def list_mandates(principal: Principal) -> list[MandateView]:
-    customer_id = _customer_id(principal)
+    customer_id = customer_id_of(principal)
     rows = Mandate.objects.select_related("biller__item", "biller__city").filter(
         customer_id=customer_id
     )
@@ -128,7 +140,7 @@ def list_mandates(principal: Principal) -> list[MandateView]:
 
 
 def list_notices(principal: Principal, *, limit: int = 50) -> list[NoticeView]:
-    customer_id = _customer_id(principal)
+    customer_id = customer_id_of(principal)
     rows = Notice.objects.filter(customer_id=customer_id).order_by("-pk")[:limit]
     return [notice_view(n) for n in rows]
 

@@ -19,21 +19,22 @@ import logging
 import time
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, connections, models, transaction
 from django.db.models import Q, QuerySet
 
-from rongshu.identity.types import Principal, PrincipalKind
+from rongshu.identity.types import Principal
 from rongshu.kernel import clock
 from rongshu.kernel.audit import do_audit
-from rongshu.kernel.errors import DomainError, InvalidInput, PartnerUnavailable, PermissionDenied
+from rongshu.kernel.errors import DomainError, InvalidInput, PartnerUnavailable
 from rongshu.kernel.money import Money, MoneyError, parse_minor
 from rongshu.kernel.outbox import record_event, record_events
 from rongshu.ledger import queries as ledger_queries
 from rongshu.ledger import services as ledger
 from rongshu.ledger.types import TransferIn, TransferResult
 from rongshu.lifepay import catalogue, simulator
+from rongshu.lifepay.access import customer_id_of
 from rongshu.lifepay.errors import (
     AccountFormatUnknown,
     AccountNumberInvalid,
@@ -48,7 +49,6 @@ from rongshu.lifepay.errors import (
     BillerTimeout,
     BillerUnknown,
     BillNotFound,
-    BillPaymentNotFound,
     BreakAlreadyResolved,
     BreakNotFound,
     CityUnknown,
@@ -108,6 +108,44 @@ def tid(payment: BillPayment, purpose: str) -> uuid.UUID:
     return uuid.uuid5(_NS, f"{payment.public_id}:{purpose}")
 
 
+_M = TypeVar("_M", bound=models.Model)
+
+
+def _find(
+    rows: models.Manager[_M] | QuerySet[_M], *, lock: bool = False, **where: Any
+) -> _M | None:
+    """The first row matching ``where`` (locked ``FOR UPDATE`` with ``lock``), or ``None``."""
+    if lock:
+        rows = rows.select_for_update()
+    return rows.filter(**where).first()
+
+
+def _get(
+    rows: models.Manager[_M] | QuerySet[_M],
+    missing: type[DomainError],
+    *,
+    lock: bool = False,
+    **where: Any,
+) -> _M:
+    """The row matching ``where`` (locked with ``lock``); ``missing()`` raised when none."""
+    found = _find(rows, lock=lock, **where)
+    if found is None:
+        raise missing()
+    return found
+
+
+def _payments() -> QuerySet[BillPayment]:
+    return BillPayment.objects.select_related("biller__item", "biller__city")
+
+
+def _ref_id(our_ref: str) -> uuid.UUID:
+    """The payment id of a biller's ``our_ref`` (the nil UUID, matching nothing, if not one)."""
+    try:
+        return uuid.UUID(our_ref)
+    except ValueError:
+        return uuid.UUID(int=0)
+
+
 # ------------------------------------------------------------------ catalogue
 def do_load_catalogue() -> tuple[int, int]:
     """Create the demo catalogue (idempotent): (cities, billers)."""
@@ -162,10 +200,7 @@ def do_load_catalogue() -> tuple[int, int]:
 
 
 def _biller(code: str, *, lock: bool = False) -> Biller:
-    qs = Biller.objects.select_related("item", "city")
-    if lock:
-        qs = qs.select_for_update()
-    found = qs.filter(code=code).first()
+    found = _find(Biller.objects.select_related("item", "city"), lock=lock, code=code)
     if found is None or found.status != Biller.ACTIVE:
         raise BillerUnknown()
     return found
@@ -245,12 +280,8 @@ def do_onboard_biller(
     ``account_format`` (one of :data:`catalogue.FORMAT_HINTS`) default to none and the item's
     format. ``pending`` (partners' own applications) leaves it invisible to customers until
     staff approve it (:func:`do_review_biller`); a rejected application may be filed again."""
-    city = City.objects.filter(code=city_code).first()
-    if city is None:
-        raise CityUnknown()
-    item = PaymentItem.objects.filter(code=item_code).first()
-    if item is None:
-        raise PaymentItemUnknown()
+    city = _get(City.objects, CityUnknown, code=city_code)
+    item = _get(PaymentItem.objects, PaymentItemUnknown, code=item_code)
     if account_format and account_format not in catalogue.FORMAT_HINTS:
         raise AccountFormatUnknown()
     fee_minor = _parse_fee(fee, "CNY")
@@ -267,10 +298,8 @@ def do_onboard_biller(
         "created_at": clock.now(),
     }
     with transaction.atomic():
-        existing = (
-            Biller.objects.select_for_update()
-            .filter(city=city, item=item, partner_client_id=partner_client_id)
-            .first()
+        existing = _find(
+            Biller.objects, lock=True, city=city, item=item, partner_client_id=partner_client_id
         )
         if existing is not None and existing.status != Biller.REJECTED:
             raise BillerExists()
@@ -307,14 +336,12 @@ def do_review_biller(actor: str, biller_code: str, *, approve: bool) -> BillerVi
     """Approve (``active``, with its ledger accounts) or reject a partner's pending biller;
     audited. The caller checks ``payment.manage``."""
     with transaction.atomic():
-        biller = (
-            Biller.objects.select_for_update()
-            .select_related("city", "item")
-            .filter(code=biller_code)
-            .first()
+        biller = _get(
+            Biller.objects.select_related("city", "item"),
+            BillerUnknown,
+            lock=True,
+            code=biller_code,
         )
-        if biller is None:
-            raise BillerUnknown()
         if biller.status != Biller.PENDING:
             raise BillerNotPending()
         biller.status = Biller.ACTIVE if approve else Biller.REJECTED
@@ -332,12 +359,6 @@ def do_review_biller(actor: str, biller_code: str, *, approve: bool) -> BillerVi
 
 
 # ------------------------------------------------------------------ inquiry
-def _customer_id(principal: Principal) -> uuid.UUID:
-    if principal.kind is not PrincipalKind.CUSTOMER or principal.customer_id is None:
-        raise PermissionDenied("Only customers pay bills.")
-    return principal.customer_id
-
-
 def check_account_no(biller: Biller, account_no: str) -> str:
     number = catalogue.normalize_account(account_no)
     if not catalogue.is_valid_account(biller.account_format, number):
@@ -355,7 +376,7 @@ def inquire(biller_code: str, account_no: str) -> Inquiry:
 
 
 def do_inquire(principal: Principal, biller_code: str, account_no: str) -> Inquiry:
-    _customer_id(principal)
+    customer_id_of(principal)
     return inquire(biller_code, account_no)
 
 
@@ -404,11 +425,7 @@ def _check_amount(biller: Biller, request: PayBillRequest, inquiry: Inquiry | No
 
 
 def _existing(customer_id: uuid.UUID, key: str, request: PayBillRequest) -> BillPayment | None:
-    found = (
-        BillPayment.objects.select_related("biller__item", "biller__city")
-        .filter(customer_id=customer_id, idempotency_key=key)
-        .first()
-    )
+    found = _find(_payments(), customer_id=customer_id, idempotency_key=key)
     if found is None:
         return None
     same = (
@@ -656,7 +673,7 @@ def do_pay_bill(
     """Pay a bill (or top up) from the customer's account. The same key answers the same
     payment. Ends ``paid``, ``failed`` (funds released) or ``unknown`` (funds held until the
     biller's answer is known)."""
-    customer_id = _customer_id(principal)
+    customer_id = customer_id_of(principal)
     if not idempotency_key:
         raise InvalidInput("An idempotency key is required.", code="idempotency_key_required")
     payment = _pay(customer_id, request, key=idempotency_key[:80], channel=channel)
@@ -665,17 +682,8 @@ def do_pay_bill(
 
 def handle_confirmation(our_ref: str, biller_ref: str, amount_minor: int) -> str:
     """A biller's (possibly late, possibly repeated) confirmation; returns what it did."""
-    try:
-        payment_id = uuid.UUID(our_ref)
-    except ValueError:
-        return "unknown"
     with transaction.atomic():
-        payment = (
-            BillPayment.objects.select_for_update()
-            .select_related("biller__item", "biller__city")
-            .filter(public_id=payment_id)
-            .first()
-        )
+        payment = _find(_payments(), lock=True, public_id=_ref_id(our_ref))
         if payment is None:
             return "unknown"
         if payment.state in (BillPayment.HELD, BillPayment.UNKNOWN):
@@ -709,12 +717,7 @@ def do_requery(payment_id: uuid.UUID) -> str:
     """Ask the biller about a payment whose answer is unknown: found → post; not found →
     void (the biller never booked it: the customer keeps the money); down → stay."""
     with transaction.atomic():
-        payment = (
-            BillPayment.objects.select_for_update()
-            .select_related("biller__item", "biller__city")
-            .filter(public_id=payment_id)
-            .first()
-        )
+        payment = _find(_payments(), lock=True, public_id=payment_id)
         if payment is None or payment.state not in (BillPayment.HELD, BillPayment.UNKNOWN):
             return payment.state if payment else "unknown"
         payment.requeries += 1
@@ -749,7 +752,7 @@ def do_requery_pending() -> int:
 def do_save_bill_account(
     principal: Principal, biller_code: str, account_no: str, nickname: str = ""
 ) -> SavedAccountView:
-    customer_id = _customer_id(principal)
+    customer_id = customer_id_of(principal)
     biller = _biller(biller_code)
     number = check_account_no(biller, account_no)
     saved, _created = SavedBillAccount.objects.get_or_create(
@@ -765,7 +768,7 @@ def do_save_bill_account(
 
 
 def do_delete_bill_account(principal: Principal, saved_id: uuid.UUID) -> None:
-    customer_id = _customer_id(principal)
+    customer_id = customer_id_of(principal)
     deleted, _ = SavedBillAccount.objects.filter(
         customer_id=customer_id, public_id=saved_id
     ).delete()
@@ -781,7 +784,7 @@ def do_create_mandate(
     debit_account_id: uuid.UUID,
     limit: Money,
 ) -> MandateView:
-    customer_id = _customer_id(principal)
+    customer_id = customer_id_of(principal)
     biller = _biller(biller_code)
     number = check_account_no(biller, account_no)
     if not limit.is_positive or limit.currency != biller.currency:
@@ -808,15 +811,13 @@ def do_create_mandate(
     return mandate_view(mandate)
 
 
+def _mandates() -> QuerySet[Mandate]:
+    return Mandate.objects.select_related("biller__item", "biller__city")
+
+
 def do_cancel_mandate(principal: Principal, mandate_id: uuid.UUID) -> MandateView:
-    customer_id = _customer_id(principal)
-    mandate = (
-        Mandate.objects.select_related("biller__item", "biller__city")
-        .filter(customer_id=customer_id, public_id=mandate_id)
-        .first()
-    )
-    if mandate is None:
-        raise MandateNotFound()
+    customer_id = customer_id_of(principal)
+    mandate = _get(_mandates(), MandateNotFound, customer_id=customer_id, public_id=mandate_id)
     mandate.active = False
     mandate.save(update_fields=["active"])
     do_audit(
@@ -830,14 +831,10 @@ def do_cancel_mandate(principal: Principal, mandate_id: uuid.UUID) -> MandateVie
 
 def do_pause_mandate(principal: Principal, mandate_id: uuid.UUID, paused: bool) -> MandateView:
     """Pause (skipped by the due-date run, kept) or resume an active mandate; audited."""
-    customer_id = _customer_id(principal)
-    mandate = (
-        Mandate.objects.select_related("biller__item", "biller__city")
-        .filter(customer_id=customer_id, public_id=mandate_id, active=True)
-        .first()
+    customer_id = customer_id_of(principal)
+    mandate = _get(
+        _mandates(), MandateNotFound, customer_id=customer_id, public_id=mandate_id, active=True
     )
-    if mandate is None:
-        raise MandateNotFound()
     mandate.paused = paused
     mandate.save(update_fields=["paused"])
     do_audit(
@@ -1334,7 +1331,7 @@ def do_reconcile(biller_code: str, day: dt.date) -> ReconSummary:
     """Match the biller's file for ``day`` with our payments; record breaks (idempotent per
     biller and day)."""
     biller = Biller.objects.select_related("item", "city").get(code=biller_code)
-    existing = ReconRun.objects.filter(biller=biller, business_date=day).first()
+    existing = _find(ReconRun.objects, biller=biller, business_date=day)
     if existing is not None:
         return ReconSummary(
             biller.code,
@@ -1351,9 +1348,17 @@ def do_reconcile(biller_code: str, day: dt.date) -> ReconSummary:
     }
     ours_rows = BillPayment.objects.filter(biller=biller, business_date=day)
     ours = {
-        str(p.public_id): (p.state, p.amount_minor)
-        for p in ours_rows.only("public_id", "state", "amount_minor")
+        str(p.public_id): (p.state, p.amount_minor, p.reason_code)
+        for p in ours_rows.only("public_id", "state", "amount_minor", "reason_code")
     }
+    verified = _verify_refusals(
+        biller,
+        [
+            ref
+            for ref, (state, _amount, reason) in ours.items()
+            if state == BillPayment.FAILED and reason == BillerDown.code and ref not in theirs
+        ],
+    )
     now = clock.now()
     run = ReconRun.objects.create(
         biller=biller,
@@ -1361,11 +1366,11 @@ def do_reconcile(biller_code: str, day: dt.date) -> ReconSummary:
         file_text=text,
         created_at=now,
         theirs_count=len(theirs),
-        ours_count=sum(1 for s, _ in ours.values() if s == BillPayment.PAID),
+        ours_count=sum(1 for s, _a, _r in ours.values() if s == BillPayment.PAID),
     )
     breaks: list[Break] = []
     matched = 0
-    for ref, (state, amount) in ours.items():
+    for ref, (state, amount, _reason) in ours.items():
         if state != BillPayment.PAID:
             continue
         if ref not in theirs:
@@ -1406,6 +1411,17 @@ def do_reconcile(biller_code: str, day: dt.date) -> ReconSummary:
                     created_at=now,
                 )
             )
+    for ref, booked in verified.items():
+        breaks.append(
+            Break(
+                run=run,
+                biller=biller,
+                our_ref=ref,
+                kind=Break.UNCONFIRMED if booked is None else Break.THEIRS_ONLY,
+                theirs_minor=booked or 0,
+                created_at=now,
+            )
+        )
     Break.objects.bulk_create(breaks)
     run.matched = matched
     run.breaks = len(breaks)
@@ -1418,6 +1434,25 @@ def do_reconcile(biller_code: str, day: dt.date) -> ReconSummary:
         data={"date": day.isoformat(), "matched": matched, "breaks": len(breaks)},
     )
     return ReconSummary(biller.code, day, run.ours_count, run.theirs_count, matched, len(breaks))
+
+
+def _verify_refusals(biller: Biller, refs: list[str]) -> dict[str, int | None]:
+    """Ask the biller about payments we voided on its error answer ("unavailable") that its
+    file does not show: an error answer is not proof that nothing was booked, and a booking
+    left out of the file would otherwise be seen by nobody (the biller thinks the bill paid,
+    we took no money). Returns the booked amount of each ref the biller has, ``None`` for each
+    it could not be asked about; refs it confirms it never booked are left out."""
+    adapter = simulator.adapter_for(biller)
+    out: dict[str, int | None] = {}
+    for ref in refs:
+        try:
+            found = adapter.query(biller, ref)
+        except PartnerUnavailable:
+            out[ref] = None
+            continue
+        if found is not None:
+            out[ref] = found.amount_minor
+    return out
 
 
 def do_reconcile_day(day: dt.date) -> list[ReconSummary]:
@@ -1434,6 +1469,7 @@ RESOLUTIONS = {
     Break.OURS_ONLY: ("resend", "refund"),
     Break.THEIRS_ONLY: ("post", "recall"),
     Break.AMOUNT_MISMATCH: ("correct", "refund"),
+    Break.UNCONFIRMED: ("verify", "recall"),
 }
 
 
@@ -1476,35 +1512,27 @@ def _refund(payment: BillPayment, amount: int, actor: str) -> None:
 
 def default_resolution(brk: Break) -> str:
     if brk.kind == Break.THEIRS_ONLY:
-        payment = BillPayment.objects.filter(
-            public_id=_uuid_or_none(brk.our_ref) or uuid.UUID(int=0)
-        ).first()
+        payment = _find(BillPayment.objects, public_id=_ref_id(brk.our_ref))
         if payment is not None and payment.state in (BillPayment.HELD, BillPayment.UNKNOWN):
             return "post"
         return "recall"
+    if brk.kind == Break.UNCONFIRMED:
+        return "verify"
     return "resend" if brk.kind == Break.OURS_ONLY else "correct"
-
-
-def _uuid_or_none(text: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        return None
 
 
 def do_resolve_break(actor: str, break_id: uuid.UUID, resolution: str = "") -> Break:
     """Resolve one break (audited): ``resend`` the payment to the biller, ``refund`` the
     customer, ``post`` a held payment the biller booked, ``recall`` a payment the biller booked
-    but we did not take, ``correct`` the biller's amount."""
+    but we did not take, ``correct`` the biller's amount, ``verify`` a refusal the biller could
+    not confirm (ask it again; recall the payment if it booked it)."""
     with transaction.atomic():
-        brk = (
-            Break.objects.select_for_update()
-            .select_related("biller__item", "biller__city")
-            .filter(public_id=break_id)
-            .first()
+        brk = _get(
+            Break.objects.select_related("biller__item", "biller__city"),
+            BreakNotFound,
+            lock=True,
+            public_id=break_id,
         )
-        if brk is None:
-            raise BreakNotFound()
         if brk.state == Break.RESOLVED:
             raise BreakAlreadyResolved()
         resolution = resolution or default_resolution(brk)
@@ -1512,12 +1540,7 @@ def do_resolve_break(actor: str, break_id: uuid.UUID, resolution: str = "") -> B
             raise ResolutionInvalid()
         biller = brk.biller
         adapter = simulator.adapter_for(biller)
-        payment = (
-            BillPayment.objects.select_for_update()
-            .select_related("biller__item", "biller__city")
-            .filter(public_id=_uuid_or_none(brk.our_ref) or uuid.UUID(int=0))
-            .first()
-        )
+        payment = _find(_payments(), lock=True, public_id=_ref_id(brk.our_ref))
         if resolution == "resend":
             assert payment is not None
             adapter.pay(
@@ -1546,6 +1569,11 @@ def do_resolve_break(actor: str, break_id: uuid.UUID, resolution: str = "") -> B
             if payment is not None and payment.state == BillPayment.PAID:
                 raise ResolutionInvalid()
             adapter.reverse(biller, brk.our_ref)
+        elif resolution == "verify":  # ask again (down: stays open); booked → recall it
+            if payment is not None and payment.state == BillPayment.PAID:
+                raise ResolutionInvalid()
+            if adapter.query(biller, brk.our_ref) is not None:
+                adapter.reverse(biller, brk.our_ref)
         elif resolution == "correct":
             assert payment is not None
             adapter.correct(biller, brk.our_ref, payment.amount_minor)
@@ -1663,15 +1691,3 @@ def do_settle(day: dt.date) -> list[Settlement]:
             )
             out.append(settlement)
     return out
-
-
-def payment_for(principal: Principal, payment_id: uuid.UUID) -> BillPayment:
-    customer_id = _customer_id(principal)
-    found = (
-        BillPayment.objects.select_related("biller__item", "biller__city")
-        .filter(public_id=payment_id, customer_id=customer_id)
-        .first()
-    )
-    if found is None:
-        raise BillPaymentNotFound()
-    return found

@@ -283,6 +283,7 @@ class Simulator:
                 answers.append(BillerTimeout())
                 continue
             receipt = existing.get(o.our_ref)
+            fresh = receipt is None  # a re-sent order of a booked payment is answered
             if receipt is None:
                 if unknown_at_biller(o.account_no):
                     answers.append(BillAccountUnknown())
@@ -315,9 +316,9 @@ class Simulator:
                     receipt.callbacks = 0
                 new.append(receipt)
                 existing[o.our_ref] = receipt
-            if _fault("timeout", o.our_ref, config.timeout_rate):
+            if fresh and _fault("timeout", o.our_ref, config.timeout_rate):
                 answers.append(BillerTimeout())
-            elif _fault("false_failure", o.our_ref, config.false_failure_rate):
+            elif fresh and _fault("false_failure", o.our_ref, config.false_failure_rate):
                 answers.append(BillerDown())
             else:
                 answers.append(Confirmation(o.our_ref, receipt.biller_ref, receipt.amount_minor))
@@ -373,14 +374,18 @@ class Simulator:
         config = simulator_config()
         if _fault("lost", our_ref, config.lost_rate):
             raise BillerTimeout()
-        # a timeout is a transient network fault: a re-send of a booked payment is answered
-        timeout = _fault("timeout", our_ref, config.timeout_rate) and not (
-            SimReceipt.objects.filter(biller_code=biller.code, our_ref=our_ref).exists()
-        )
+        # timeouts and false failures are transient: a re-send of a booked payment is answered
+        # (the existence check costs a query only when one of them is injected)
+        timeout = _fault("timeout", our_ref, config.timeout_rate)
+        false_failure = _fault("false_failure", our_ref, config.false_failure_rate)
+        if (timeout or false_failure) and SimReceipt.objects.filter(
+            biller_code=biller.code, our_ref=our_ref
+        ).exists():
+            timeout = false_failure = False
         receipt = self._book(biller, our_ref, account_no, bill_ref, amount_minor)
         if timeout:
             raise BillerTimeout()
-        if _fault("false_failure", our_ref, config.false_failure_rate):
+        if false_failure:
             receipt.callbacks = 0
             receipt.save(update_fields=["callbacks"])
             raise BillerDown()
