@@ -4,11 +4,13 @@ Generates a lake with the synthetic bank (``rongshu.simulation.bank.lake.write_l
 
 - ``build_s_<n>``: the whole DuckDB engine run (every indicator, segment, stage, circle) on
   2 threads; the full run measures 100k customers (``build_s_100k``) and reports
-  ``build_s_1m`` as null unless ``--million`` is given (1M customers is past this machine's
-  time box; the report says so);
+  ``build_s_1m`` as null: ``--scale 1m|300k|100k`` (:func:`scale_main`) measures big lakes
+  under a DuckDB memory limit, in ``bench/results/insight_<scale>.json``;
 - ``engine_overhead_ratio``: 20 core indicators through the engine ÷ one hand-written DuckDB
   query computing the same 20;
-- ``incremental_daily_s``: one more day lands in the lake, the build is rerun;
+- ``incremental_initial_s`` / ``incremental_daily_s``: the incremental build's state at the
+  day before the as-of date, then the as-of day (``rongshu.insight.incremental``), and
+  ``incremental_equals_full``: its results equal the full build's, exactly;
 - ``duckdb_spark_agree``: exact equality of every result on a sample (10k customers in the full
   run; 500 customers over 2 months in ``--quick``, with Spark set up for small data);
 - ``group_precision`` / ``group_recall`` (and flat ``group_precision_<group>`` /
@@ -97,26 +99,53 @@ def _overhead(lake: Path) -> float:
     return best["engine"] / best["hand"]
 
 
-def _incremental(lake: Path) -> float:
-    """One more day lands (a copy of the last day's partition under the next date), rerun."""
-    import pyarrow.parquet as pq
+def _same(a: Any, b: Any) -> bool:
+    """Exact equality of two results' profile, segments and stages (compared in DuckDB: rows
+    of one missing from the other, both ways)."""
+    import duckdb
 
-    from rongshu.insight import engine
+    con = duckdb.connect()
+    try:
+        for name in ("profile", "segments", "stages"):
+            x, y = getattr(a, name), getattr(b, name)
+            if x.column_names != y.column_names or x.num_rows != y.num_rows:
+                return False
+            con.register("x", x)
+            con.register("y", y)
+            for left, right in (("x", "y"), ("y", "x")):
+                sql = (
+                    f"SELECT count(*) FROM (SELECT * FROM {left} EXCEPT ALL SELECT * FROM {right})"  # noqa: S608
+                )
+                if con.execute(sql).fetchall()[0][0]:
+                    return False
+            con.unregister("x")
+            con.unregister("y")
+        return True
+    finally:
+        con.close()
 
-    days = sorted((lake / "transactions").glob("date=*"))
-    last = days[-1]
-    nxt = dt.date.fromisoformat(last.name[5:]) + dt.timedelta(days=1)
-    target = lake / "transactions" / f"date={nxt.isoformat()}"
-    started = time.perf_counter()
-    target.mkdir()
-    for f in last.glob("*.parquet"):
-        pq.write_table(pq.read_table(f), target / f.name)
-    eng = engine.DuckDBEngine(lake, threads=2)
-    engine.run(eng, nxt)
-    eng.close()
-    elapsed = time.perf_counter() - started
-    shutil.rmtree(target)
-    return elapsed
+
+def _incremental(lake: Path, state: Path, full: Any) -> dict[str, Any]:
+    """The incremental build (rongshu.insight.incremental): state at the day before the as-of
+    date (a full build of the partials, timed as ``incremental_initial_s``), then the as-of
+    day's partition is read and the windows moved (``incremental_daily_s``); the result must
+    equal the full build at the as-of date (``incremental_equals_full``)."""
+    from rongshu.insight import incremental
+
+    t0 = time.perf_counter()
+    incremental.run(lake, state, END_ON - dt.timedelta(days=1), threads=2)
+    initial = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    daily = incremental.run(lake, state, END_ON, threads=2)
+    elapsed = time.perf_counter() - t1
+    return {
+        "incremental_initial_s": round(initial, 2),
+        "incremental_daily_s": round(elapsed, 2),
+        "incremental_affected_customers": daily.stats.get("affected_customers"),
+        "incremental_changed_customers": daily.stats.get("changed_customers"),
+        "incremental_timings": {k: round(v, 2) for k, v in daily.timings.items()},
+        "incremental_equals_full": _same(daily, full),
+    }
 
 
 # For a small sample Spark's time is planning the wide plan, not data: one shuffle partition,
@@ -214,9 +243,162 @@ def precision_recall(
     return precision, recall
 
 
+# ------------------------------------------------------------------ --scale: memory-bounded
+SCALES = {"100k": 100_000, "300k": 300_000, "1m": 1_000_000}
+
+
+def _peak_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _scale_child(step: str, lake: Path, work: Path, memory: str, threads: int) -> dict[str, Any]:
+    """One measured step in its own process, so ``peak_rss_mb`` is that step's own peak."""
+    import pyarrow.parquet as pq
+
+    from rongshu.insight import engine, incremental
+
+    out: dict[str, Any] = {}
+    if step == "full":
+        eng = engine.DuckDBEngine(lake, threads=threads, memory_limit=memory)
+        t0 = time.perf_counter()
+        results = engine.run(eng, END_ON)
+        out["build_s"] = round(time.perf_counter() - t0, 2)
+        out["customers"] = results.profile.num_rows
+        eng.close()
+    else:
+        state = work / "state"
+        t0 = time.perf_counter()
+        incremental.run(
+            lake, state, END_ON - dt.timedelta(days=1), threads=threads, memory_limit=memory
+        )
+        out["initial_s"] = round(time.perf_counter() - t0, 2)
+        out["initial_peak_rss_mb"] = _peak_mb()
+        t1 = time.perf_counter()
+        results = incremental.run(lake, state, END_ON, threads=threads, memory_limit=memory)
+        out["daily_s"] = round(time.perf_counter() - t1, 2)
+        out["customers"] = results.profile.num_rows
+        out["stats"] = results.stats
+        out["timings"] = {k: round(v, 2) for k, v in results.timings.items()}
+        out["state_mb"] = round(
+            sum(f.stat().st_size for f in state.rglob("*") if f.is_file()) / 2**20, 1
+        )
+    for name in ("profile", "segments", "stages"):
+        pq.write_table(getattr(results, name), work / f"{step}-{name}.parquet")
+    out["peak_rss_mb"] = _peak_mb()
+    return out
+
+
+def _run_scale_child(
+    step: str, lake: Path, work: Path, memory: str, threads: int
+) -> dict[str, Any]:
+    import json
+    import subprocess
+
+    command = [sys.executable, __file__, "--scale-child", step, str(lake), str(work), memory]
+    command.append(str(threads))
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(done.stdout[-4000:], done.stderr[-4000:], file=sys.stderr)
+        raise RuntimeError(f"the {step} step failed")
+    line = [x for x in done.stdout.splitlines() if x.startswith("METRICS ")][-1]
+    return dict(json.loads(line[len("METRICS ") :]))
+
+
+def scale_main(argv: list[str]) -> None:
+    """``bench/insight.py --scale 1m [--lake DIR] [--months 4] [--memory-limit 4GB]
+    [--threads 2]``: the full build and the incremental daily build of a big lake under a
+    DuckDB memory limit (spilling to its temp directory), each in its own process; the lake is
+    generated under ``/tmp/insight-<scale>/`` (and removed) unless ``--lake`` names one. Writes
+    ``bench/results/insight_<scale>.json``."""
+    import argparse
+
+    import duckdb
+
+    parser = argparse.ArgumentParser(description=scale_main.__doc__)
+    parser.add_argument("--scale", choices=sorted(SCALES), required=True)
+    parser.add_argument("--lake", type=Path, default=None)
+    parser.add_argument("--months", type=int, default=4)
+    parser.add_argument("--memory-limit", default="4GB")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--skip-incremental", action="store_true")
+    parser.add_argument("--skip-full", action="store_true")
+    args = parser.parse_args(argv)
+    customers = SCALES[args.scale]
+    root = Path(tempfile.gettempdir()) / f"insight-{args.scale}"
+    work = root / "work"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    metrics: dict[str, Any] = {"scale": args.scale, "memory_limit": args.memory_limit}
+    metrics["threads"] = args.threads
+    lake = args.lake
+    try:
+        if lake is None:
+            lake = root / "lake"
+            t0 = time.perf_counter()
+            _lake_at(lake, customers, args.months)
+            metrics["lake_write_s"] = round(time.perf_counter() - t0, 2)
+        con = duckdb.connect()
+        glob = f"{lake}/transactions/date=*/*.parquet"
+        rows = con.execute(f"SELECT count(*) FROM read_parquet('{glob}')").fetchall()  # noqa: S608
+        metrics["lake_transactions"] = int(rows[0][0])
+        metrics["lake_days"] = len(list((lake / "transactions").glob("date=*")))
+        metrics["lake_mb"] = round(
+            sum(f.stat().st_size for f in lake.rglob("*") if f.is_file()) / 2**20, 1
+        )
+        con.close()
+        if not args.skip_full:
+            full = _run_scale_child("full", lake, work, args.memory_limit, args.threads)
+            metrics[f"build_s_{args.scale}"] = full["build_s"]
+            metrics["build_customers"] = full["customers"]
+            metrics["peak_rss_mb"] = full["peak_rss_mb"]
+        if not args.skip_incremental:
+            report(f"insight_{args.scale}", metrics, quick=False)  # kept if the next step dies
+            inc = _run_scale_child("incremental", lake, work, args.memory_limit, args.threads)
+            metrics["incremental_initial_s"] = inc["initial_s"]
+            metrics[f"incremental_daily_s_{args.scale}"] = inc["daily_s"]
+            metrics["incremental_stats"] = inc["stats"]
+            metrics["incremental_timings"] = inc["timings"]
+            metrics["incremental_state_mb"] = inc["state_mb"]
+            metrics["incremental_peak_rss_mb"] = inc["peak_rss_mb"]
+            metrics["incremental_customers"] = inc["customers"]
+        if not (args.skip_incremental or args.skip_full):
+            con = duckdb.connect()
+            same = True
+            for name in ("profile", "segments", "stages"):
+                for a, b in (("full", "incremental"), ("incremental", "full")):
+                    sql = (
+                        f"SELECT count(*) FROM (SELECT * FROM '{work}/{a}-{name}.parquet' "  # noqa: S608
+                        f"EXCEPT ALL SELECT * FROM '{work}/{b}-{name}.parquet')"
+                    )
+                    same = same and not con.execute(sql).fetchall()[0][0]
+            con.close()
+            metrics["incremental_equals_full"] = same
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if args.lake is None:
+            shutil.rmtree(root, ignore_errors=True)
+    report(f"insight_{args.scale}", metrics, quick=False)
+
+
+def _lake_at(path: Path, customers: int, months: int) -> None:
+    from rongshu.simulation.bank.lake import write_lake
+
+    write_lake(path, customers=customers, months=months, seed=1, end_on=END_ON)
+
+
 def main() -> None:
-    million = "--million" in sys.argv
-    args = parse_args(__doc__ or "", [a for a in sys.argv[1:] if a != "--million"])
+    if "--scale-child" in sys.argv:
+        i = sys.argv.index("--scale-child")
+        step, lake, work, memory, threads = sys.argv[i + 1 : i + 6]
+        got = _scale_child(step, Path(lake), Path(work), memory, int(threads))
+        import json
+
+        print("METRICS " + json.dumps(got, default=str))
+        return
+    if "--scale" in sys.argv:
+        scale_main(sys.argv[1:])
+        return
+    args = parse_args(__doc__ or "", sys.argv[1:])
     from rongshu.insight.library.indicators import INDICATORS
     from rongshu.insight.library.segments import SEGMENTS
 
@@ -232,11 +414,7 @@ def main() -> None:
         metrics[f"build_s_{size // 1000}k"] = round(build_s, 2)
         if args.quick:
             metrics["build_s_100k"] = None
-        metrics["build_s_1m"] = None
-        if million:
-            big = _lake(root, 1_000_000)
-            metrics["build_s_1m"] = round(_build_s(big)[0], 2)
-            shutil.rmtree(big)
+        metrics["build_s_1m"] = None  # bench/insight.py --scale 1m (bench/results/insight_1m.json)
         metrics["build_customers"] = results.profile.num_rows
         precision, recall = precision_recall(lake, results)
         members = {g: int(sum(results.segments.column(g).to_pylist())) for g in precision}
@@ -251,7 +429,7 @@ def main() -> None:
         metrics["group_precision_ever"] = precision_ever
         metrics["group_recall_ever"] = recall_ever
         metrics["engine_overhead_ratio"] = round(_overhead(lake), 3)
-        metrics["incremental_daily_s"] = round(_incremental(lake), 2)
+        metrics.update(_incremental(lake, root / "state", results))
         # --quick: Spark on a 500-customer, 2-month lake (Spark reads every day folder)
         sample = _lake(root, 500, months=2) if args.quick else _lake(root, 10_000)
         metrics["agree_sample_customers"] = 500 if args.quick else 10_000

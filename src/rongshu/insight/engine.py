@@ -16,8 +16,9 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import os
+import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -92,8 +93,16 @@ class Plan:
     segment_ids: tuple[str, ...]
 
 
-def compile_profile(indicators: Sequence[Indicator], as_of: dt.date) -> str:
-    """One statement computing every indicator for every consenting customer."""
+def compile_profile(
+    indicators: Sequence[Indicator],
+    as_of: dt.date,
+    relations: dict[tuple[str, int], str] | None = None,
+) -> str:
+    """One statement computing every indicator for every consenting customer.
+
+    ``relations`` replaces the ``FROM ... GROUP BY`` of a (source, window) group: the
+    incremental build (:mod:`rongshu.insight.incremental`) reads its merged per-customer
+    aggregates there, one row per customer, with the indicators rewritten over them."""
     groups: dict[tuple[str, int], list[Indicator]] = {}
     base: list[Indicator] = []
     derived: list[Indicator] = []
@@ -126,9 +135,10 @@ def compile_profile(indicators: Sequence[Indicator], as_of: dt.date) -> str:
         else:
             where = ""
         aggs = "".join(f", {_expr(i, as_of)} AS {i['id']}" for i in inds)
-        ctes.append(
-            f"{name} AS (SELECT customer_id{aggs} FROM {source}{where} GROUP BY customer_id)"
-        )
+        relation = (relations or {}).get((source, window))
+        if relation is None:
+            relation = f"FROM {source}{where} GROUP BY customer_id"
+        ctes.append(f"{name} AS (SELECT customer_id{aggs} {relation})")
         joins.append(f" LEFT JOIN {name} ON {name}.customer_id = base.customer_id")
         for i in inds:
             column = _default(i, f"{name}.{i['id']}")
@@ -145,19 +155,19 @@ def compile_profile(indicators: Sequence[Indicator], as_of: dt.date) -> str:
     return "WITH " + ", ".join(ctes) + " SELECT " + ", ".join(final) + " FROM joined"
 
 
-def compile_segments(segments: Iterable[Segment]) -> str:
+def compile_segments(segments: Iterable[Segment], source: str = "profile") -> str:
     cols = [
         f'CASE WHEN {compile_rule(s["rule"]).sql} THEN TRUE ELSE FALSE END AS "{s["id"]}"'
         for s in segments
     ]
-    return "SELECT customer_id, " + ", ".join(cols) + " FROM profile"
+    return "SELECT customer_id, " + ", ".join(cols) + f" FROM {source}"
 
 
-def compile_stages() -> str:
+def compile_stages(source: str = "profile") -> str:
     whens = " ".join(
         f"WHEN {compile_rule(rule).sql} THEN '{stage}'" for stage, _zh, _en, rule in STAGES
     )
-    return f"SELECT customer_id, CASE {whens} END AS stage FROM profile"
+    return f"SELECT customer_id, CASE {whens} END AS stage FROM {source}"
 
 
 def compile_circles() -> str:
@@ -213,31 +223,98 @@ def _parquet_glob(lake: Path, table: str) -> str | None:
     return str(folder / "*.parquet") if files else None
 
 
+def _physical_memory() -> int:
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 8 * 2**30
+
+
+@dataclass(frozen=True)
+class DuckDBSettings:
+    """DuckDB's resources for a build: ``memory_limit`` (DuckDB spills to ``temp_directory``
+    above it), ``threads``. Defaults: 40 % of physical memory (at least 1 GB), one thread per
+    core (at most 4), a spill folder under the system temp directory. Environment:
+    ``RONGSHU_INSIGHT_MEMORY_LIMIT`` (``4GB``, ``800MB``...), ``RONGSHU_INSIGHT_THREADS``,
+    ``RONGSHU_INSIGHT_TEMP_DIR``, ``RONGSHU_INSIGHT_MAX_TEMP`` (the most the spill may take on
+    disk, e.g. ``30GB``; DuckDB's default is 90 % of the free space)."""
+
+    memory_limit: str
+    threads: int
+    temp_directory: str
+    max_temp_size: str = ""
+
+    @classmethod
+    def from_env(cls, **override: Any) -> DuckDBSettings:
+        import tempfile
+
+        mb = max(1024, _physical_memory() * 4 // 10 // 2**20)
+        values: dict[str, Any] = {
+            "memory_limit": os.environ.get("RONGSHU_INSIGHT_MEMORY_LIMIT", "") or f"{mb}MB",
+            "threads": int(
+                os.environ.get("RONGSHU_INSIGHT_THREADS", "") or min(os.cpu_count() or 2, 4)
+            ),
+            "temp_directory": os.environ.get("RONGSHU_INSIGHT_TEMP_DIR", "")
+            or str(Path(tempfile.gettempdir()) / "rongshu-insight-spill"),
+        }
+        values.update({k: v for k, v in override.items() if v})
+        values["max_temp_size"] = os.environ.get("RONGSHU_INSIGHT_MAX_TEMP", "")
+        for key in ("memory_limit", "max_temp_size"):
+            if values[key] and not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", values[key], re.I):
+                raise ValueError(f"{key} {values[key]!r}: use e.g. 4GB or 800MB")
+        return cls(
+            str(values["memory_limit"]),
+            int(values["threads"]),
+            str(values["temp_directory"]),
+            str(values["max_temp_size"]),
+        )
+
+
 class DuckDBEngine:
+    """DuckDB over the lake's Parquet files (views). ``database`` is a DuckDB file for the
+    incremental build's state (in memory by default)."""
+
     name = "duckdb"
 
-    def __init__(self, lake: Path, *, threads: int | None = None, memory_limit: str = "") -> None:
+    def __init__(
+        self,
+        lake: Path,
+        *,
+        threads: int | None = None,
+        memory_limit: str = "",
+        temp_directory: str = "",
+        database: Path | None = None,
+    ) -> None:
         import duckdb
 
-        self.con = duckdb.connect()
+        self.settings = DuckDBSettings.from_env(
+            memory_limit=memory_limit, threads=threads, temp_directory=temp_directory
+        )
+        self.lake = lake
+        self.con = duckdb.connect(str(database) if database else ":memory:")
         self.con.execute("SET TimeZone = 'UTC'")
-        self.con.execute(f"SET threads = {threads or min(os.cpu_count() or 2, 4)}")
-        if memory_limit:
-            self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        self.con.execute(f"SET threads = {self.settings.threads}")
+        self.con.execute(f"SET memory_limit = '{self.settings.memory_limit}'")
+        Path(self.settings.temp_directory).mkdir(parents=True, exist_ok=True)
+        self.con.execute(f"SET temp_directory = '{self.settings.temp_directory}'")
+        if self.settings.max_temp_size:
+            self.con.execute(f"SET max_temp_directory_size = '{self.settings.max_temp_size}'")
         self.con.execute("SET preserve_insertion_order = false")
         if _parquet_glob(lake, "customers") is None:
             raise LakeMissing()
         for table in TABLES:
             glob = _parquet_glob(lake, table)
             if glob is None:
-                self.con.execute(f"CREATE TABLE {table} ({SCHEMAS[table]})")
+                self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({SCHEMAS[table]})")
             elif table in PARTITIONED:
                 self.con.execute(
-                    f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{glob}', "
+                    f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM read_parquet('{glob}', "
                     "hive_partitioning = true, hive_types = {'date': DATE})"
                 )
             else:
-                self.con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{glob}')")
+                self.con.execute(
+                    f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM read_parquet('{glob}')"
+                )
 
     def create(self, name: str, sql: str) -> None:
         self.con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")
@@ -337,6 +414,11 @@ class Results:
     circles: pa.Table  # circle_id, members, holding, engaged
     timings: dict[str, float]
     freshness: dict[str, dt.date | None]  # source -> latest lake date on or before as_of
+    # incremental builds only: membership changes (customer_id, segment_id, change
+    # 'entered'/'left'), stage changes (customer_id, from_stage, to_stage), counters
+    membership_changes: pa.Table | None = None
+    stage_changes: pa.Table | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
 
 
 def run(

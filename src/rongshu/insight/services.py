@@ -89,8 +89,26 @@ def run_engine(
     engine: str = "duckdb",
     lake: Path | None = None,
     progress: Progress | None = None,
+    incremental: bool = False,
 ) -> engines.Results:
-    """Compute without touching the serving tables (for exports, benches and comparisons)."""
+    """Compute without touching the serving tables (for exports, benches and comparisons).
+
+    ``incremental`` (DuckDB only): bring the state under ``<results dir>/state/`` to ``as_of``
+    from per-day partials (:mod:`rongshu.insight.incremental`; a full build the first time, or
+    when the library changed or the date went back)."""
+    if incremental and engine == "duckdb":
+        from rongshu.insight import incremental as inc
+
+        try:
+            return inc.run(
+                lake or lake_dir(),
+                results_dir() / "state",
+                as_of,
+                progress=progress,
+                extra_segments=saved_segments(),
+            )
+        except inc.IncrementalUnsupported:
+            pass  # an indicator that cannot be split: the full build below
     eng = engines.open_engine(engine, lake or lake_dir())
     try:
         return engines.run(eng, as_of, progress, saved_segments())
@@ -210,11 +228,12 @@ def do_build(
     engine: str = "duckdb",
     lake: Path | None = None,
     progress: Progress | None = None,
+    incremental: bool = False,
 ) -> BuildSummary:
     day = as_of or clock.get_business_date()
     say = progress or (lambda _m: None)
     started = clock.now()
-    results = run_engine(as_of=day, engine=engine, lake=lake, progress=say)
+    results = run_engine(as_of=day, engine=engine, lake=lake, progress=say, incremental=incremental)
     write_results(results)
     say("load serving tables")
     summary = _load(results, started)

@@ -21,6 +21,11 @@ class Command(BaseCommand):
         build.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb")
         build.add_argument("--as-of", type=dt.date.fromisoformat, default=None)
         build.add_argument("--lake", type=Path, default=None)
+        build.add_argument(
+            "--incremental",
+            action="store_true",
+            help="DuckDB: update the per-day partials kept under the results dir (full first time)",
+        )
         exp = sub.add_parser("export", help="export OLTP tables and events to the lake")
         exp.add_argument("--lake", type=Path, default=None)
         exp.add_argument("--since", type=dt.date.fromisoformat, default=None)
@@ -36,6 +41,8 @@ class Command(BaseCommand):
         from tqdm import tqdm
 
         steps = ["indicators", "segments", "collect", "load serving tables", "done"]
+        if options["incremental"]:  # partials, affected, merge windows, save state
+            steps += ["partials", "affected customers", "merge windows", "save state"]
         with tqdm(total=len(steps), desc="insight build", file=self.stderr) as bar:
 
             def progress(message: str) -> None:
@@ -43,7 +50,11 @@ class Command(BaseCommand):
                 bar.update(1)
 
             summary = services.do_build(
-                as_of=options["as_of"], engine=options["engine"], lake=lake, progress=progress
+                as_of=options["as_of"],
+                engine=options["engine"],
+                lake=lake,
+                progress=progress,
+                incremental=options["incremental"],
             )
         self.stdout.write(
             f"{summary.as_of} on {summary.engine}: {summary.customers} customers, "
