@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parents[1] / "src/rongshu/assistant/data/faq.json"
+# Hand-written paraphrases appended to the generated ones (key → {"zh-hans": [...], "en": [...]}).
+EXTRA_PARAPHRASES = OUT.with_name("paraphrases_extra.json")
 SMS_MAX = 70
 PARAPHRASES = 3  # per language; the benchmark holds out the last one
 HELP_ZH = "如需帮助，可回复「人工」转人工客服。"
@@ -3324,6 +3326,9 @@ def _pick(pool: list[str], names: list[str], seed: str) -> list[str]:
 def build() -> dict[str, object]:
     entries: list[dict[str, object]] = []
     keys: set[str] = set()
+    extra: dict[str, dict[str, list[str]]] = {}
+    if EXTRA_PARAPHRASES.is_file():
+        extra = json.loads(EXTRA_PARAPHRASES.read_text(encoding="utf-8"))["entries"]
     for topic in TOPICS:
         for item in [*topic.items, *EXTRA.get(topic.key, [])]:
             suffix = item.suffix if item.aspect == "custom" else item.aspect
@@ -3339,6 +3344,9 @@ def build() -> dict[str, object]:
                 q_en = _fill(te, topic.en[0])
                 p_zh = _pick(pool_zh, topic.zh, key + ":zh")
                 p_en = _pick(pool_en, topic.en, key + ":en")
+            more = extra.get(key, {})
+            p_zh = [*p_zh, *(p for p in more.get("zh-hans", []) if p not in p_zh)]
+            p_en = [*p_en, *(p for p in more.get("en", []) if p not in p_en)]
             for sms in (item.sms_zh, item.sms_en):
                 if len(sms) > SMS_MAX:
                     raise SystemExit(f"{key}: SMS answer has {len(sms)} > {SMS_MAX} chars: {sms}")

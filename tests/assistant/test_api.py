@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -86,3 +87,34 @@ def test_no_model_yet_is_503(api_client: Client, data_dir: Path) -> None:
     status, problem, ctype = post(api_client, {"text": "hello"})
     assert status == 503 and ctype == "application/problem+json"
     assert problem["code"] == "assistant_not_trained"
+
+
+@pytest.mark.django_db
+def test_multi_turn_conversation_over_the_api(client: Client, trained: Any, settings: Any) -> None:
+    """Anonymous callers get answers in a conversation; actions ask them to sign in; a
+    customer's conversation is not readable by another caller."""
+    import uuid as _uuid
+
+    conv_id = str(_uuid.uuid4())
+    first = client.post(
+        "/api/v1/assistant/messages",
+        {"text": "查余额", "conversation_id": conv_id},
+        content_type="application/json",
+    )
+    body = first.json()
+    assert first.status_code == 200 and body["conversation_id"] == conv_id
+    assert body["kind"] in ("refused", "faq") and "/signin/" in body["text"]
+    assert body["intent"] != "balance" or body["kind"] == "refused"  # nothing personal shown
+    second = client.post(
+        "/api/v1/assistant/messages",
+        {"text": "转人工", "conversation_id": conv_id},
+        content_type="application/json",
+    ).json()
+    assert second["kind"] == "handoff" and second["state"] == "waiting"
+    third = client.post(
+        "/api/v1/assistant/messages",
+        {"text": "有人吗", "conversation_id": conv_id},
+        content_type="application/json",
+    ).json()
+    assert third["kind"] == "queued" and third["text"] == ""
+    assert client.get(f"/api/v1/assistant/conversations/{conv_id}").status_code == 401

@@ -43,3 +43,14 @@ def test_language_detection() -> None:
     assert detect_language("卡丢了") == "zh-hans"
     assert detect_language("I lost my card") == "en"
     assert detect_language("my 卡") == "zh-hans"
+
+
+def test_colloquial_forms_are_normalised() -> None:
+    assert normalise("二类户咋开") == "二类户怎么开"
+    assert normalise("三类户是啥") == "三类户是什么"
+    assert normalise("开户要钱不") == "开户要钱吗"
+    assert normalise("转账收手续费么？") == "转账收手续费吗?"
+    # … but not inside words: 什么 / 怎么 / 要不 / 能不能 stay.
+    assert normalise("这是什么") == "这是什么"
+    assert normalise("能不能转账") == "能不能转账"
+    assert normalise("登陆密码") == "登录密码"

@@ -5,8 +5,10 @@ so benchmarks and tests can train and query engines in memory. :mod:`rongshu.ass
 feeds it the knowledge base and stores trained engines under ``DATA_DIR``.
 
 * :class:`IntentClassifier` — TF-IDF word 1–2-grams (jieba words for Chinese) plus char_wb
-  2–5-grams, a LinearSVC, and a softmax over its decision scores whose temperature is fitted
-  by minimising the log-loss on held-out examples (calibrated confidence).
+  2–5-grams, optionally joined by sentence embeddings (:mod:`rongshu.assistant.embeddings`,
+  all-MiniLM-L6-v2 run in NumPy, when a local model is configured), a LinearSVC, and a
+  softmax over its decision scores whose temperature is fitted by minimising the log-loss on
+  held-out examples (calibrated confidence).
 * :class:`FaqRetriever` — BM25 (Okapi) over each entry's question and paraphrases, one
   document per entry and language.
 * :class:`KbEngine` — mixes both into one distribution over FAQ entries, with a confidence
@@ -18,17 +20,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from rank_bm25 import BM25Okapi
+from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
+from rongshu.assistant import embeddings as emb
 from rongshu.assistant.text import has_chinese, normalise, tokenize
 from rongshu.assistant.types import FaqRecord
 
@@ -37,6 +43,9 @@ BM25_SHARPNESS = 8.0
 _TEMPERATURES = np.geomspace(0.5, 80.0, 40)
 _POWERS = np.geomspace(0.05, 1.5, 30)
 _ALPHAS = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5)
+LEXICON = Path(__file__).resolve().parent / "data" / "lexicon.json"
+DEFAULT = "default"  # "use the configured embedding model / the shipped lexicon"
+EMBEDDING_WEIGHT = 1.5  # chosen on a split of BANKING77's training part (bench/assistant.py)
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:
@@ -71,23 +80,63 @@ def features() -> FeatureUnion:
 
 
 class IntentClassifier:
-    """A linear intent classifier with a calibrated softmax confidence."""
+    """A linear intent classifier with a calibrated softmax confidence.
 
-    def __init__(self, *, c: float = 0.5, temperature: float = 10.0) -> None:
+    ``embeddings`` (a model directory, see :mod:`rongshu.assistant.embeddings`) adds the
+    sentence embedding, scaled by ``embedding_weight``, to the TF-IDF features; ``None`` keeps
+    TF-IDF only. Only the directory is stored (and pickled), the encoder is loaded lazily.
+    Callers that already hold the embeddings pass them as ``vectors`` (one row per text).
+    """
+
+    def __init__(
+        self,
+        *,
+        c: float = 0.5,
+        temperature: float = 10.0,
+        embeddings: str | Path | None = None,
+        embedding_weight: float = EMBEDDING_WEIGHT,
+    ) -> None:
         self.c = c
         self.temperature = temperature
+        self.embeddings = str(embeddings) if embeddings is not None else None
+        self.embedding_weight = embedding_weight
         self.features = features()
         self.svm = LinearSVC(C=c)
         self.classes: list[str] = []
 
-    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> IntentClassifier:
-        matrix = self.features.fit_transform([normalise(t) for t in texts])
+    def embed(self, texts: Sequence[str]) -> np.ndarray | None:
+        """Embeddings of ``texts`` with this classifier's model (``None`` without one)."""
+        if self.embeddings is None:
+            return None
+        encoder = emb.get_encoder(self.embeddings)
+        return None if encoder is None else encoder.encode(list(texts))
+
+    def _matrix(self, texts: Sequence[str], vectors: np.ndarray | None, fit: bool) -> Any:
+        normalised = [normalise(t) for t in texts]
+        tfidf = (
+            self.features.fit_transform(normalised) if fit else self.features.transform(normalised)
+        )
+        if self.embeddings is None:
+            return tfidf
+        if vectors is None:
+            vectors = self.embed(texts)
+        if vectors is None:  # the model went missing: zeros keep the shapes (TF-IDF only)
+            encoder_dim = getattr(self, "_dimension", 0)
+            vectors = np.zeros((len(texts), encoder_dim), dtype=np.float32)
+        self._dimension = vectors.shape[1]
+        dense = sparse.csr_matrix(np.asarray(vectors, dtype=np.float64) * self.embedding_weight)
+        return sparse.hstack([tfidf, dense], format="csr")
+
+    def fit(
+        self, texts: Sequence[str], labels: Sequence[str], vectors: np.ndarray | None = None
+    ) -> IntentClassifier:
+        matrix = self._matrix(texts, vectors, fit=True)
         self.svm.fit(matrix, list(labels))
         self.classes = [str(c) for c in self.svm.classes_]
         return self
 
-    def decision(self, texts: Sequence[str]) -> np.ndarray:
-        matrix = self.features.transform([normalise(t) for t in texts])
+    def decision(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> np.ndarray:
+        matrix = self._matrix(texts, vectors, fit=False)
         scores: np.ndarray = np.asarray(self.svm.decision_function(matrix), dtype=float)
         if scores.ndim == 1:  # two classes: sklearn returns one column
             scores = np.column_stack([-scores, scores])
@@ -96,16 +145,18 @@ class IntentClassifier:
     def proba_from_decision(self, scores: np.ndarray) -> np.ndarray:
         return _softmax(scores * self.temperature)
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        return self.proba_from_decision(self.decision(texts))
+    def predict_proba(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> np.ndarray:
+        return self.proba_from_decision(self.decision(texts, vectors))
 
-    def predict(self, texts: Sequence[str]) -> list[str]:
-        scores = self.decision(texts)
+    def predict(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> list[str]:
+        scores = self.decision(texts, vectors)
         return [self.classes[i] for i in scores.argmax(axis=1)]
 
-    def calibrate(self, texts: Sequence[str], labels: Sequence[str]) -> float:
+    def calibrate(
+        self, texts: Sequence[str], labels: Sequence[str], vectors: np.ndarray | None = None
+    ) -> float:
         """Fit the softmax temperature on held-out examples (minimum log-loss); returns it."""
-        scores = self.decision(texts)
+        scores = self.decision(texts, vectors)
         index = {c: i for i, c in enumerate(self.classes)}
         known = [i for i, label in enumerate(labels) if label in index]
         if not known:
@@ -161,6 +212,10 @@ def split_key(key: str) -> tuple[str, str]:
     return topic, aspect or "_"
 
 
+# Bumped when a saved engine of an older rongshu cannot be used by this code (2: embeddings).
+MODEL_FORMAT = 2
+
+
 @dataclass
 class KbEngine:
     """A trained model of the knowledge base.
@@ -183,6 +238,9 @@ class KbEngine:
     trained_samples: int = 0
     train_seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    embeddings: str | None = None  # the sentence-embedding model directory, if one was used
+    embed_chinese: bool = False  # all-MiniLM-L6-v2 is English-only: Chinese gets zero vectors
+    model_format: int = MODEL_FORMAT
 
     def __post_init__(self) -> None:
         self.labels = [*sorted(self.records), OOS_LABEL]
@@ -194,10 +252,20 @@ class KbEngine:
         self._oos_col = topic_index.get(OOS_LABEL, -1)
         self._bm25_cols = np.array([self.retriever._key_index.get(k, -1) for k in self.labels[:-1]])
 
-    def classifier_distribution(self, texts: Sequence[str]) -> np.ndarray:
+    def vectors(self, texts: Sequence[str]) -> np.ndarray | None:
+        """The sentence embeddings both classifiers use (``None`` without a model)."""
+        if self.embeddings is None:
+            return None
+        return embed_texts(emb.get_encoder(self.embeddings), texts, self.embed_chinese)
+
+    def classifier_distribution(
+        self, texts: Sequence[str], vectors: np.ndarray | None = None
+    ) -> np.ndarray:
         """P(entry) from the two classifiers, one row per text over ``self.labels``."""
-        pt = self.topics.predict_proba(texts)
-        pa = self.aspects.predict_proba(texts)
+        if vectors is None:
+            vectors = self.vectors(texts)
+        pt = self.topics.predict_proba(texts, vectors)
+        pa = self.aspects.predict_proba(texts, vectors)
         rows = len(texts)
         joint = np.zeros((rows, len(self.labels) - 1))
         ok = (self._topic_cols >= 0) & (self._aspect_cols >= 0)
@@ -233,6 +301,85 @@ class KbEngine:
         dist = self.distribution(text)
         order = np.argsort(-dist, kind="stable")[:k]
         return [Ranked(self.labels[i], float(dist[i])) for i in order]
+
+
+# ------------------------------------------------------------------ embeddings
+def embed_texts(
+    encoder: emb.SentenceEncoder | None,
+    texts: Sequence[str],
+    embed_chinese: bool = False,
+    cache_dir: Path | None = None,
+) -> np.ndarray:
+    """Embeddings of ``texts``; rows of Chinese texts are zero unless ``embed_chinese``
+    (all-MiniLM-L6-v2 is an English model). Zeros everywhere when the model is missing."""
+    dimension = encoder.dimension if encoder is not None else 384
+    out = np.zeros((len(texts), dimension), dtype=np.float32)
+    if encoder is None:
+        return out
+    rows = [i for i, t in enumerate(texts) if embed_chinese or not has_chinese(t)]
+    if rows:
+        wanted = [texts[i] for i in rows]
+        out[rows] = (
+            emb.cached_encode(encoder, wanted, cache_dir) if cache_dir else encoder.encode(wanted)
+        )
+    return out
+
+
+# ------------------------------------------------------------------ lexicon
+@dataclass(frozen=True)
+class Lexicon:
+    """Cue words per topic and per aspect and language (``data/lexicon.json``)."""
+
+    topics: Mapping[str, Mapping[str, Sequence[str]]]
+    aspects: Mapping[str, Mapping[str, Sequence[str]]]
+    out_of_scope: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+
+def load_lexicon(path: Path | None = None) -> Lexicon:
+    data = json.loads((path or LEXICON).read_text(encoding="utf-8"))
+    return Lexicon(
+        topics=data.get("topics", {}),
+        aspects=data.get("aspects", {}),
+        out_of_scope=data.get("out_of_scope", {}),
+    )
+
+
+def _join(language: str, left: str, right: str) -> str:
+    return f"{left}{right}" if language == "zh-hans" else f"{left} {right}"
+
+
+def lexicon_samples(
+    records: Sequence[FaqRecord], lexicon: Lexicon, *, per_entry: int = 3, seed: int = 0
+) -> tuple[Samples, Samples, Samples]:
+    """Extra training examples from the lexicon: (topic cues, aspect cues, crossed).
+
+    Topic cues are labelled with their topic, aspect cues with their aspect (only topics and
+    aspects that some entry has); *crossed* pairs ``per_entry`` random topic cues with aspect
+    cues for each entry and language whose aspect has cues, labelled with the entry's key.
+    """
+    rng = random.Random(seed)  # noqa: S311 - reproducible sampling, not security
+    pairs = [split_key(r.key) for r in records]
+    topics = {t for t, _ in pairs}
+    aspects = {a for _, a in pairs}
+    topic_cues, aspect_cues, crossed = Samples([], []), Samples([], []), Samples([], [])
+    for topic in sorted(topics & set(lexicon.topics)):
+        for cues in lexicon.topics[topic].values():
+            topic_cues.texts.extend(cues)
+            topic_cues.labels.extend([topic] * len(cues))
+    for aspect in sorted(aspects & set(lexicon.aspects)):
+        for cues in lexicon.aspects[aspect].values():
+            aspect_cues.texts.extend(cues)
+            aspect_cues.labels.extend([aspect] * len(cues))
+    for record, (topic, aspect) in zip(records, pairs, strict=True):
+        for language in ("zh-hans", "en"):
+            names = list(lexicon.topics.get(topic, {}).get(language, ()))
+            asks = list(lexicon.aspects.get(aspect, {}).get(language, ()))
+            if not names or not asks:
+                continue
+            for _ in range(per_entry):
+                crossed.texts.append(_join(language, rng.choice(names), rng.choice(asks)))
+                crossed.labels.append(record.key)
+    return topic_cues, aspect_cues, crossed
 
 
 # ------------------------------------------------------------------ training
@@ -274,11 +421,14 @@ def _documents(samples: Samples) -> list[tuple[str, list[str]]]:
 
 
 def _split_for_calibration(samples: Samples) -> tuple[Samples, Samples]:
-    """Hold out the last example of each (label, language) with ≥ 3 examples."""
+    """Hold out the last example of each (label, language) with ≥ 3 examples, and every
+    other out-of-scope example."""
     groups: dict[tuple[str, bool], list[int]] = {}
     for i, (text, label) in enumerate(zip(samples.texts, samples.labels, strict=True)):
         groups.setdefault((label, has_chinese(text)), []).append(i)
-    held = {idx[-1] for (label, _), idx in groups.items() if len(idx) >= 3 or label == OOS_LABEL}
+    held = {idx[-1] for (label, _), idx in groups.items() if len(idx) >= 3 and label != OOS_LABEL}
+    # Every other out-of-scope example: the threshold needs enough of them to be tuned.
+    held |= {i for (label, _), idx in groups.items() if label == OOS_LABEL for i in idx[1::2]}
     fit = Samples([], [])
     cal = Samples([], [])
     for i, (text, label) in enumerate(zip(samples.texts, samples.labels, strict=True)):
@@ -296,43 +446,95 @@ def _utility(correct: np.ndarray, oos: np.ndarray, confidence: np.ndarray, t: fl
     return float(good - bad)
 
 
+def _resolve_embeddings(embeddings: str | Path | None) -> str | None:
+    if embeddings == DEFAULT:
+        configured = emb.default_model_dir()
+        return str(configured) if configured is not None else None
+    return str(embeddings) if embeddings is not None else None
+
+
+@dataclass
+class _Extra:
+    """Lexicon examples and the embedding of every text, shared by the probe and final fits."""
+
+    topic_cues: Samples
+    aspect_cues: Samples
+    crossed: Samples
+    embeddings: str | None
+    embed_chinese: bool
+    vectors: dict[str, np.ndarray]
+
+    def lookup(self, texts: Sequence[str]) -> np.ndarray | None:
+        if self.embeddings is None:
+            return None
+        return np.vstack([self.vectors[t] for t in texts]) if texts else None
+
+
 def train_kb_engine(
     records: Sequence[FaqRecord],
     out_of_scope: Sequence[str] = (),
     *,
     hold_out_last: bool = False,
     c: float = 0.5,
+    embeddings: str | Path | None = DEFAULT,
+    lexicon: Lexicon | str | None = DEFAULT,
+    cache_dir: Path | None = None,
+    embed_chinese: bool = False,
 ) -> tuple[KbEngine, Samples]:
     """Train an engine on ``records`` (+ out-of-scope examples as one extra class).
 
+    ``embeddings``: a sentence-embedding model directory, ``None`` for TF-IDF only, or
+    :data:`DEFAULT` (the configured model, see :func:`embeddings.default_model_dir`).
+    ``lexicon``: extra cue examples (:func:`lexicon_samples`); :data:`DEFAULT` is the shipped
+    ``data/lexicon.json``, ``None`` none. ``cache_dir`` keeps the training embeddings on disk.
     Returns the engine and the held-out paraphrases (empty unless ``hold_out_last``).
     """
     started = time.perf_counter()
     train, held = training_samples(records, hold_out_last=hold_out_last)
+    lex = load_lexicon() if lexicon == DEFAULT else lexicon
     oos = list(out_of_scope)
+    if isinstance(lex, Lexicon):
+        oos += [t for texts in lex.out_of_scope.values() for t in texts if t not in oos]
     train.texts.extend(oos)
     train.labels.extend([OOS_LABEL] * len(oos))
     fit, cal = _split_for_calibration(train)
     by_key = {r.key: r for r in records}
+    model = _resolve_embeddings(embeddings)
+    empty = Samples([], [])
+    topic_cues, aspect_cues, crossed = (
+        lexicon_samples(records, lex) if isinstance(lex, Lexicon) else (empty, empty, empty)
+    )
+    vectors: dict[str, np.ndarray] = {}
+    if model is not None:
+        unique = sorted({*train.texts, *topic_cues.texts, *aspect_cues.texts, *crossed.texts})
+        matrix = embed_texts(emb.get_encoder(model), unique, embed_chinese, cache_dir)
+        vectors = dict(zip(unique, matrix, strict=True))
+    extra = _Extra(topic_cues, aspect_cues, crossed, model, embed_chinese, vectors)
 
     # 1. Fit on part of the data, tune temperatures, mixing weight and threshold on the rest.
-    probe = _fit_engine("probe", by_key, fit, c)
-    probe.topics.calibrate(cal.texts, [_topic_of(label) for label in cal.labels])
+    probe = _fit_engine("probe", by_key, fit, c, extra)
+    cal_vectors = extra.lookup(cal.texts)
+    probe.topics.calibrate(cal.texts, [_topic_of(label) for label in cal.labels], cal_vectors)
+    in_scope = [i for i, label in enumerate(cal.labels) if label != OOS_LABEL]
     probe.aspects.calibrate(
-        [t for t, label in zip(cal.texts, cal.labels, strict=True) if label != OOS_LABEL],
-        [split_key(label)[1] for label in cal.labels if label != OOS_LABEL],
+        [cal.texts[i] for i in in_scope],
+        [split_key(cal.labels[i])[1] for i in in_scope],
+        cal_vectors[in_scope] if cal_vectors is not None else None,
     )
     truth = np.array(cal.labels)
     columns = np.array([probe.labels.index(label) for label in cal.labels])
     best_loss = float("inf")
+    power_fit = 1.0
     for power in _POWERS:
         probe.power = float(power)
-        proba = probe.classifier_distribution(cal.texts)[np.arange(len(columns)), columns]
+        proba = probe.classifier_distribution(cal.texts, cal_vectors)[
+            np.arange(len(columns)), columns
+        ]
         loss = float(-np.log(np.clip(proba, 1e-12, 1.0)).mean())
         if loss < best_loss:
             best_loss, power_fit = loss, float(power)
     probe.power = power_fit
-    clf = probe.classifier_distribution(cal.texts)
+    clf = probe.classifier_distribution(cal.texts, cal_vectors)
     is_oos = truth == OOS_LABEL
     best: tuple[float, float, float, float] | None = None  # (utility, accuracy, alpha, t)
     for alpha in _ALPHAS:
@@ -350,18 +552,18 @@ def train_kb_engine(
     _, accuracy, alpha, threshold = best
 
     # 2. Refit on everything with the tuned settings.
-    engine = _fit_engine("", by_key, train, c)
+    engine = _fit_engine("", by_key, train, c, extra)
     engine.topics.temperature = probe.topics.temperature
     engine.aspects.temperature = probe.aspects.temperature
     digest = hashlib.sha256(
-        json.dumps([train.texts, train.labels], ensure_ascii=False).encode()
+        json.dumps([train.texts, train.labels, crossed.texts, model], ensure_ascii=False).encode()
     ).hexdigest()[:10]
     engine.version = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{digest}"
     engine.power = power_fit
     engine.alpha = alpha
     engine.threshold = threshold
     engine.calibration_accuracy = accuracy
-    engine.trained_samples = len(train.texts)
+    engine.trained_samples = len(train.texts) + len(crossed.texts)
     engine.train_seconds = time.perf_counter() - started
     return engine, held
 
@@ -371,15 +573,33 @@ def _topic_of(label: str) -> str:
 
 
 def _fit_engine(
-    version: str, records: dict[str, FaqRecord], samples: Samples, c: float
+    version: str, records: dict[str, FaqRecord], samples: Samples, c: float, extra: _Extra
 ) -> KbEngine:
-    topics = IntentClassifier(c=c).fit(samples.texts, [_topic_of(x) for x in samples.labels])
+    topic_texts = [*samples.texts, *extra.topic_cues.texts, *extra.crossed.texts]
+    topic_labels = [
+        *(_topic_of(x) for x in samples.labels),
+        *extra.topic_cues.labels,
+        *(_topic_of(x) for x in extra.crossed.labels),
+    ]
     pairs = [(t, x) for t, x in zip(samples.texts, samples.labels, strict=True) if x != OOS_LABEL]
-    aspects = IntentClassifier(c=c).fit([t for t, _ in pairs], [split_key(x)[1] for _, x in pairs])
+    aspect_texts = [*(t for t, _ in pairs), *extra.aspect_cues.texts, *extra.crossed.texts]
+    aspect_labels = [
+        *(split_key(x)[1] for _, x in pairs),
+        *extra.aspect_cues.labels,
+        *(split_key(x)[1] for x in extra.crossed.labels),
+    ]
+    topics = IntentClassifier(c=c, embeddings=extra.embeddings).fit(
+        topic_texts, topic_labels, extra.lookup(topic_texts)
+    )
+    aspects = IntentClassifier(c=c, embeddings=extra.embeddings).fit(
+        aspect_texts, aspect_labels, extra.lookup(aspect_texts)
+    )
     return KbEngine(
         version=version,
         records=records,
         topics=topics,
         aspects=aspects,
         retriever=FaqRetriever(_documents(samples)),
+        embeddings=extra.embeddings,
+        embed_chinese=extra.embed_chinese,
     )

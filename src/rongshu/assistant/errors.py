@@ -19,3 +19,18 @@ class FaqNotFound(NotFound):
 class InvalidFaq(RuleViolation):
     code = "invalid_faq"
     title = _("The FAQ entry is not valid.")
+
+
+class ConversationNotFound(NotFound):
+    code = "conversation_not_found"
+    title = _("No such conversation.")
+
+
+class InvalidBinding(RuleViolation):
+    code = "invalid_binding_code"
+    title = _("The code is wrong or has expired.")
+
+
+class InvalidFeedback(RuleViolation):
+    code = "invalid_feedback"
+    title = _("Only the assistant's answers take feedback.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from rongshu.assistant.types import SMS_MAX_CHARS, FaqRecord
+from rongshu.assistant.types import SMS_MAX_CHARS, ConversationState, FaqRecord
 from rongshu.kernel.ids import new_id
 
 
@@ -72,3 +72,148 @@ class FaqVersion(models.Model):
             answer_sms_zh=self.answer_sms_zh,
             answer_sms_en=self.answer_sms_en,
         )
+
+
+# ------------------------------------------------------------------ conversations
+class Conversation(models.Model):
+    """One customer's exchange with 小微 (and maybe a person) on one channel.
+
+    ``state``: ``bot`` (小微 answers), ``waiting`` (in the staff hand-off queue), ``agent`` (a
+    person answers), ``closed``. ``context`` carries the dialogue between turns: the pending
+    task intent, its slots, what is awaited (a slot, a confirmation, a one-time code) and the
+    count of unsure answers in a row.
+    """
+
+    BOT = ConversationState.BOT
+    WAITING = ConversationState.WAITING
+    AGENT = ConversationState.AGENT
+    CLOSED = ConversationState.CLOSED
+    STATES = [(BOT, "bot"), (WAITING, "waiting for a person"), (AGENT, "with a person")]
+    STATES += [(CLOSED, "closed")]
+
+    public_id = models.UUIDField(unique=True, default=new_id, editable=False)
+    channel = models.CharField(max_length=10)  # web, wechat, sms, api
+    address = models.CharField(max_length=128, blank=True, default="")  # openid, phone
+    customer_id = models.UUIDField(null=True, blank=True, db_index=True)
+    user_id = models.IntegerField(null=True, blank=True)
+    language = models.CharField(max_length=7, default="zh-hans")
+    state = models.CharField(max_length=10, choices=STATES, default=BOT, db_index=True)
+    context = models.JSONField(default=dict)
+    handed_off = models.BooleanField(default=False)  # ever entered the queue
+    handoff_reason = models.CharField(max_length=20, blank=True, default="")
+    queued_at = models.DateTimeField(null=True, blank=True)
+    agent_key = models.CharField(max_length=80, blank=True, default="")
+    agent_name = models.CharField(max_length=150, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [models.Index(fields=["channel", "address"], name="assistant_conv_address")]
+
+    def __str__(self) -> str:
+        return f"conversation {self.public_id} ({self.channel}, {self.state})"
+
+
+class Turn(models.Model):
+    """One message in a conversation: a customer's text and the answer it got (from 小微, or
+    none while a person handles the chat), or a person's / the system's message."""
+
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    SYSTEM = "system"
+    AUTHORS = [(CUSTOMER, "customer"), (AGENT, "agent"), (SYSTEM, "system")]
+    UP = "up"
+    DOWN = "down"
+    FEEDBACK = [("", "none"), (UP, "useful"), (DOWN, "not useful")]
+
+    public_id = models.UUIDField(unique=True, default=new_id, editable=False)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="turns")
+    seq = models.PositiveIntegerField()
+    author = models.CharField(max_length=10, choices=AUTHORS, default=CUSTOMER)
+    channel = models.CharField(max_length=10)
+    text = models.TextField(blank=True, default="")  # the customer's words
+    intent = models.CharField(max_length=80, blank=True, default="")  # task intent or FAQ key
+    kind = models.CharField(max_length=10, blank=True, default="")  # task, faq, unsure, handoff
+    confidence = models.FloatField(default=0.0)
+    answered = models.BooleanField(default=False)
+    slots = models.JSONField(default=dict)
+    answer = models.TextField(blank=True, default="")  # 小微's or the person's message
+    suggestions = models.JSONField(default=list)  # questions offered when 小微 was unsure
+    answered_by = models.CharField(max_length=80, blank=True, default="")  # "bot", staff key
+    feedback = models.CharField(max_length=4, choices=FEEDBACK, blank=True, default="")
+    external_id = models.CharField(max_length=64, blank=True, default="")  # WeChat MsgId
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["conversation_id", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "seq"], name="assistant_turn_seq"),
+        ]
+        indexes = [models.Index(fields=["external_id"], name="assistant_turn_external")]
+
+    def __str__(self) -> str:
+        return f"turn {self.seq} of {self.conversation_id}"
+
+
+class ChannelBinding(models.Model):
+    """A WeChat openid (or an SMS phone number) bound to a customer, with the sign-in session
+    the channel acts in (step-up codes are bound to it)."""
+
+    channel = models.CharField(max_length=10)
+    address = models.CharField(max_length=128)
+    user_id = models.IntegerField()
+    customer_id = models.UUIDField()
+    session_id = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "address"], name="assistant_binding_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} binding of {self.customer_id}"
+
+
+class BindingCode(models.Model):
+    """A one-time code shown in the portal that binds a WeChat openid to the customer."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    user_id = models.IntegerField()
+    customer_id = models.UUIDField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"binding code of {self.customer_id}"
+
+
+class OutboundMessage(models.Model):
+    """Outbox of messages sent to a channel outside a request's reply: WeChat customer-service
+    messages (late answers, a person's replies) and SMS. Delivered after commit, retried."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    STATES = [(PENDING, "pending"), (SENT, "sent"), (FAILED, "failed")]
+
+    public_id = models.UUIDField(unique=True, default=new_id, editable=False)
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="outbound", null=True
+    )
+    channel = models.CharField(max_length=10)
+    address = models.CharField(max_length=128)
+    text = models.TextField()
+    state = models.CharField(max_length=8, choices=STATES, default=PENDING, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.channel} message {self.public_id} ({self.state})"

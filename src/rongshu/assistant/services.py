@@ -1,6 +1,9 @@
-"""The assistant's public API: the knowledge base (load, edit, activate), training, replies.
+"""The assistant's public API: the knowledge base (load, edit, activate), training, replies,
+and the conversations' write side (messages, hand-off, feedback, channel bindings, the outbox),
+implemented in :mod:`rongshu.assistant.conversations` and re-exported here.
 
-Channels (API, web, webhooks) call these; nothing here knows HTTP.
+Channels (API, web, webhooks) call these; nothing here knows HTTP. Reads are in
+:mod:`rongshu.assistant.queries`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,25 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 
 from rongshu.assistant import store
+from rongshu.assistant.conversations import (
+    BINDING_TTL,
+    ChannelSender,
+    Handled,
+    check_chat_staff,
+    do_agent_reply,
+    do_bind,
+    do_deliver_pending,
+    do_enqueue,
+    do_give_feedback,
+    do_hand_back,
+    do_handle_message,
+    do_issue_binding_code,
+    do_open_conversation,
+    do_take,
+    principal_for_channel,
+    register_sender,
+    sms_segments,
+)
 from rongshu.assistant.engine import OOS_LABEL, KbEngine, train_kb_engine
 from rongshu.assistant.errors import AssistantNotReady, FaqNotFound, InvalidFaq
 from rongshu.assistant.models import FaqEntry, FaqVersion
@@ -35,6 +57,47 @@ FAQ_SET = Path(__file__).resolve().parent / "data" / "faq.json"
 FAQ_NAMESPACE = uuid.UUID("6f1d3c2e-7a44-4f7e-9a55-1f0e5b9d2c11")  # public ids of shipped keys
 MIN_PARAPHRASES = 2
 SUGGESTIONS = 3
+
+# the public API; the conversations' names are re-exported from rongshu.assistant.conversations
+__all__ = [
+    "BINDING_TTL",
+    "FAQ_NAMESPACE",
+    "FAQ_SET",
+    "MIN_PARAPHRASES",
+    "SUGGESTIONS",
+    "ChannelSender",
+    "Handled",
+    "active_records",
+    "check_chat_staff",
+    "check_faq_record",
+    "do_agent_reply",
+    "do_bind",
+    "do_deliver_pending",
+    "do_edit_faq",
+    "do_enqueue",
+    "do_give_feedback",
+    "do_hand_back",
+    "do_handle_message",
+    "do_issue_binding_code",
+    "do_load_faq_set",
+    "do_open_conversation",
+    "do_set_faq_active",
+    "do_take",
+    "do_train_model",
+    "faq_public_id",
+    "find_model_version",
+    "get_current_version",
+    "get_faq_entry",
+    "get_record",
+    "get_reply",
+    "list_faq_categories",
+    "list_faq_entries",
+    "principal_for_channel",
+    "read_faq_set",
+    "register_sender",
+    "reply_with",
+    "sms_segments",
+]
 
 _CLARIFY = {
     "zh-hans": "抱歉，我不太确定您的意思。您是想问：",
@@ -267,7 +330,7 @@ def do_train_model(
     if out_of_scope is None:
         _, oos = read_faq_set()
         out_of_scope = [text for lang in LANGUAGES for text in oos[lang]]
-    engine, _ = train_kb_engine(records, out_of_scope)
+    engine, _ = train_kb_engine(records, out_of_scope, cache_dir=store.embedding_cache_dir())
     path = store.save_engine(engine)
     do_audit(
         "system",

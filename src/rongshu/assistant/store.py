@@ -7,6 +7,7 @@ are pickles: only load files this installation wrote (the directory is the opera
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from pathlib import Path
@@ -14,7 +15,9 @@ from pathlib import Path
 import joblib
 from django.conf import settings
 
-from rongshu.assistant.engine import KbEngine
+from rongshu.assistant.engine import MODEL_FORMAT, KbEngine
+
+logger = logging.getLogger(__name__)
 
 _cache: dict[str, tuple[float, KbEngine]] = {}
 _lock = threading.Lock()
@@ -22,6 +25,11 @@ _lock = threading.Lock()
 
 def model_dir() -> Path:
     return Path(settings.DATA_DIR) / "assistant" / "models"
+
+
+def embedding_cache_dir() -> Path:
+    """Where training sentence embeddings are cached (``.npy`` per model and text set)."""
+    return Path(settings.DATA_DIR) / "cache" / "assistant-embeddings"
 
 
 def save_engine(engine: KbEngine) -> Path:
@@ -58,6 +66,11 @@ def find_current_engine() -> KbEngine | None:
         engine = joblib.load(path)
         if not isinstance(engine, KbEngine):
             raise TypeError(f"{path} does not hold a KbEngine")
+        # Read from the instance: a pickle from before the field existed would otherwise
+        # see the class default.
+        if vars(engine).get("model_format") != MODEL_FORMAT:
+            logger.warning("assistant model %s is from an older rongshu: retrain it", path)
+            return None
         _cache.clear()
         _cache[key] = (mtime, engine)
         return engine

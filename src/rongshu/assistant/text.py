@@ -75,6 +75,13 @@ _VARIANTS = (
     (re.compile(r"(?<![a-z])type\s*(?:iii|3)(?![a-z0-9])"), "type-iii"),
     (re.compile(r"(?<![a-z])type\s*(?:ii|2)(?![a-z0-9])"), "type-ii"),
     (re.compile(r"(?<![a-z])type\s*(?:i|1)(?![a-z0-9])"), "type-i"),
+    # Colloquial forms customers type (咋 = 怎么, 啥 = 什么, a trailing 不/么 asks a question).
+    (re.compile(r"干嘛"), "干什么"),
+    (re.compile(r"咋"), "怎么"),
+    (re.compile(r"啥"), "什么"),
+    (re.compile(r"(?<=[\u4e00-\u9fff])(?<!什|怎|这|那|多|要)么(?=[\s?？!！。.]*$)"), "吗"),
+    (re.compile(r"(?<=[\u4e00-\u9fff])(?<![不没])不(?=[\s?？!！。.]*$)"), "吗"),
+    (re.compile(r"登陆"), "登录"),
     (re.compile(r"\s+"), " "),
 )
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")

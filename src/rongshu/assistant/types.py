@@ -74,3 +74,48 @@ class TrainResult:
     seconds: float
     threshold: float
     calibration_accuracy: float
+
+
+class ConversationState:
+    """A conversation's ``state``: 小微 answers, waiting in the hand-off queue, with a person,
+    closed."""
+
+    BOT = "bot"
+    WAITING = "waiting"
+    AGENT = "agent"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class ChannelStats:
+    """The learning-loop figures of one channel."""
+
+    channel: str
+    conversations: int
+    bot_answers: int
+    answered: int
+    feedback_up: int
+    feedback_down: int
+    handed_off: int
+
+    @property
+    def accuracy(self) -> float | None:
+        rated = self.feedback_up + self.feedback_down
+        return self.feedback_up / rated if rated else None
+
+    @property
+    def containment(self) -> float | None:
+        return 1 - self.handed_off / self.conversations if self.conversations else None
+
+    @property
+    def handoff_rate(self) -> float | None:
+        return self.handed_off / self.conversations if self.conversations else None
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A group of unanswered questions (one FAQ entry to write)."""
+
+    size: int
+    examples: tuple[str, ...]  # the questions nearest the cluster's centre first
+    terms: tuple[str, ...]  # the heaviest TF-IDF terms

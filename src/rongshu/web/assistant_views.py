@@ -1,8 +1,6 @@
-"""Web pages of the assistant 小微: the customers' chat and the staff FAQ editor."""
+"""Web pages of the assistant 小微: the staff FAQ editor (the chat is in assistant_chat_views)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -13,11 +11,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from rongshu.assistant import services
-from rongshu.assistant.errors import AssistantNotReady, FaqNotFound, InvalidFaq
+from rongshu.assistant.errors import FaqNotFound, InvalidFaq
 from rongshu.assistant.models import FaqEntry
 from rongshu.assistant.types import SMS_MAX_CHARS, FaqRecord
 from rongshu.identity.types import Action
-from rongshu.kernel.errors import DomainError
 from rongshu.web.access import staff_required
 
 MAX_MESSAGE = 500
@@ -32,32 +29,6 @@ def _entry_or_404(key: str) -> FaqEntry:
 
 def _editor(request: HttpRequest) -> str:
     return str(request.principal.principal_key)  # type: ignore[attr-defined]
-
-
-# ------------------------------------------------------------------ customers' chat
-def chat(request: HttpRequest) -> HttpResponse:
-    return render(request, "assistant/chat.html", {"exchanges": []})
-
-
-@require_POST
-def ask(request: HttpRequest) -> HttpResponse:
-    text = request.POST.get("text", "").strip()[:MAX_MESSAGE]
-    exchange: dict[str, Any] = {"question": text, "reply": None, "text": "", "error": None}
-    if not text:
-        exchange["error"] = _("Please type a question.")
-    else:
-        try:
-            reply = services.get_reply(text, channel="web")
-            exchange["reply"] = reply
-            # The suggestions are shown as buttons, so only the clarifying line is written out.
-            exchange["text"] = reply.text.splitlines()[0] if reply.suggestions else reply.text
-        except AssistantNotReady:
-            exchange["error"] = _("The assistant is not ready yet. Please try again later.")
-        except DomainError as exc:
-            exchange["error"] = str(exc)
-    if request.headers.get("HX-Request") == "true":
-        return render(request, "assistant/_exchange.html", {"x": exchange, "oob": True})
-    return render(request, "assistant/chat.html", {"exchanges": [exchange]})
 
 
 # ------------------------------------------------------------------ staff FAQ editor

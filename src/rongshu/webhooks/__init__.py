@@ -1,0 +1,2 @@
+"""Webhook channels (layer 3): WeChat Official Account and SMS, thin adapters over the
+assistant's conversation store."""
