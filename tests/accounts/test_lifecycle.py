@@ -183,8 +183,19 @@ def test_statement_search_filter_and_csv() -> None:
     deposit(account, 25_50, reference="红包 from 小李")
     deposit(account, 7_00, reference="=HYPERLINK(evil)")
     _summary, lines, cursor = queries.get_statement_page(c.principal, account.public_id)
-    assert [line.balance for line in lines] == [100_00, 125_50, 132_50]
+    assert [line.balance for line in lines] == [132_50, 125_50, 100_00]  # newest first
     assert cursor is None
+    _s, first, cursor = queries.get_statement_page(c.principal, account.public_id, limit=2)
+    assert [line.balance for line in first] == [132_50, 125_50]
+    assert cursor is not None
+    _s, rest, last = queries.get_statement_page(
+        c.principal, account.public_id, after=cursor, limit=2
+    )
+    assert ([line.balance for line in rest], last) == ([100_00], None)
+    _s, by_amount, _c = queries.get_statement_page(
+        c.principal, account.public_id, flt=StatementFilter(text="25.50")
+    )
+    assert [line.credit for line in by_amount] == [25_50]
     _s, found, _c = queries.get_statement_page(
         c.principal, account.public_id, flt=StatementFilter(text="红包")
     )

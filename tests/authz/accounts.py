@@ -26,6 +26,21 @@ RULES = {
     ("GET", f"{V1}/accounts/{{account_id}}/statement"): Rule(CUSTOMERS, params=ACCOUNT),
     ("GET", f"{V1}/accounts/{{account_id}}/statement.csv"): Rule(CUSTOMERS, params=ACCOUNT),
     ("GET", f"{V1}/accounts/{{account_id}}/e-statements"): Rule(CUSTOMERS, params=ACCOUNT),
+    ("GET", f"{V1}/accounts/{{account_id}}/statement.pdf"): Rule(CUSTOMERS, params=ACCOUNT),
+    ("GET", f"{V1}/accounts/{{account_id}}/e-statements/{{month}}.pdf"): Rule(
+        CUSTOMERS, params=ACCOUNT
+    ),
+    ("POST", f"{V1}/accounts/{{account_id}}/deposit-certificates"): Rule(
+        CUSTOMERS, params=ACCOUNT, body={"amount": "1.00"}
+    ),
+    ("GET", f"{V1}/accounts/{{account_id}}/deposit-certificates"): Rule(CUSTOMERS, params=ACCOUNT),
+    ("GET", f"{V1}/deposit-certificates/{{certificate_id}}.pdf"): Rule(
+        CUSTOMERS, params={"certificate_id": "unknown_uuid"}
+    ),
+    ("GET", f"{V1}/deposit-certificates/verify"): Rule(
+        staff(Role.TELLER, Role.RELATIONSHIP_MANAGER, Role.BRANCH_MANAGER, Role.RISK_OFFICER)
+        | staff(Role.AUDITOR)
+    ),
     ("POST", f"{V1}/accounts/{{account_id}}/freeze"): Rule(CUSTOMERS, params=ACCOUNT),
     ("POST", f"{V1}/accounts/{{account_id}}/unfreeze"): Rule(CUSTOMERS, params=ACCOUNT),
     ("POST", f"{V1}/accounts/{{account_id}}/close"): Rule(CUSTOMERS, params=ACCOUNT),

@@ -1,6 +1,6 @@
 """Digital banking journey in headless Chromium at a phone-sized viewport: register, open a
 Type II account bound to another bank's Type I account, see it on the home page, receive a
-transfer, see the message and the statement line, download the statement as CSV."""
+transfer, see the message and the statement line, download the statement as CSV and as PDF."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 
 from rongshu.accounts.models import CustomerAccount
 from rongshu.accounts.verifier import do_register_external_account
+from rongshu.kernel.pdf import extract_text
 from rongshu.ledger import services as ledger
 from tests.browser.conftest import screenshot
 from tests.browser.test_identity import wait_for_code
@@ -110,3 +111,10 @@ def test_open_type2_receive_money_and_download_statement(page: Any, settings: An
     rows = text.splitlines()
     assert rows[0].startswith("date_time,direction,amount,currency,balance")
     assert ",in,1234.56,CNY,1234.56,transfer_in,房租退款," in rows[1]
+    with page.expect_download() as info:
+        page.click("#pdf")
+    assert info.value.suggested_filename == f"statement-{account.public_id}.pdf"
+    data = Path(info.value.path()).read_bytes()
+    assert data.startswith(b"%PDF-")
+    pdf_text = extract_text(data)
+    assert "房租退款" in pdf_text and "1234.56" in pdf_text and account.account_number in pdf_text

@@ -9,7 +9,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from rongshu.accounts import handlers, jobs, rules  # noqa: F401 - registers handlers
+        from rongshu.accounts import certificates, handlers, jobs, rules  # noqa: F401 - registers handlers
         from rongshu.payments.services import register_account_resolver, register_payment_rule
 
         register_payment_rule(rules.check_account_type_rules)

@@ -88,3 +88,18 @@ class CannotCloseOnline(RuleViolation):
 class InvalidState(Conflict):
     code = "account_state_invalid"
     title = _("The account is not in a state that allows this.")
+
+
+class CertificateNotFound(NotFound):
+    code = "certificate_not_found"
+    title = _("No deposit certificate with that code.")
+
+
+class CertificateAmountExceeded(RuleViolation):
+    code = "certificate_amount_exceeds_available"
+    title = _("The certified amount is more than the account's available balance.")
+
+
+class StatementTooLong(RuleViolation):
+    code = "statement_too_long"
+    title = _("Too many lines for one PDF: narrow the date range.")

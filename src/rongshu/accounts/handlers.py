@@ -62,19 +62,20 @@ def notify_movements(event: OutboxEvent) -> None:
             if t["kind"] == "pending":
                 if side != "out":
                     continue
-                title = "资金冻结 Funds held"
+                title = "Funds held"
                 body = f"····{tail} −{amount} {t['currency']}（{t['code']}）"
             elif side == "in":
-                title = "入账 Money in"
+                title = "Money in"
                 body = f"····{tail} +{amount} {t['currency']}（{t['code']}）"
             else:
-                title = "支出 Money out"
+                title = "Money out"
                 body = f"····{tail} −{amount} {t['currency']}（{t['code']}）"
             do_notify(
                 account.customer_id,
                 "movement",
-                title,
+                "",
                 body,
+                title_msgid=title,
                 dedupe_key=f"transfer:{t['id']}:{side}",
                 account_number=account.account_number,
                 holder=holders.get(account.customer_id),
@@ -82,10 +83,10 @@ def notify_movements(event: OutboxEvent) -> None:
 
 
 _STATUS_TEXT = {
-    "frozen": "账户已冻结 Account frozen",
-    "debit_frozen": "账户已止付 Payments out stopped",
-    "open": "账户已恢复 Account unfrozen",
-    "closed": "账户已销户 Account closed",
+    "frozen": "Account frozen",
+    "debit_frozen": "Payments out stopped",
+    "open": "Account unfrozen",
+    "closed": "Account closed",
 }
 
 
@@ -101,11 +102,20 @@ def notify_status(event: OutboxEvent) -> None:
     do_notify(
         account.customer_id,
         "security",
-        _STATUS_TEXT.get(new_status, new_status),
+        "" if new_status in _STATUS_TEXT else new_status,
         f"····{account.account_number[-4:]}",
+        title_msgid=_STATUS_TEXT.get(new_status, ""),
         dedupe_key=f"status:{event.event_id}",
         account_number=account.account_number,
     )
+
+
+_PAYMENT_TITLES = {
+    "settled": "Payment settled",
+    "rejected": "Payment rejected",
+    "returned": "Payment returned",
+    "refunded": "Payment refunded",
+}
 
 
 def notify_payment(event: OutboxEvent) -> None:
@@ -119,8 +129,10 @@ def notify_payment(event: OutboxEvent) -> None:
     do_notify(
         customer_id,
         "payment",
-        f"付款状态 Payment {status}",
+        "",
         f"{amount} {currency}",
+        title_msgid=_PAYMENT_TITLES.get(status, "Payment %(status)s"),
+        title_params={} if status in _PAYMENT_TITLES else {"status": status},
         dedupe_key=f"payment:{event.event_id}",
     )
 

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from rongshu.accounts.models import CustomerAccount, EStatement, Notification
-from rongshu.accounts.notify import do_deliver_pending
+from rongshu.accounts.notify import do_deliver_pending, stored_title
 from rongshu.kernel import clock
 from rongshu.kernel.eod import eod_job
 from rongshu.ledger import queries as ledger_queries
@@ -59,7 +59,9 @@ def do_generate_month_statements(month_end: dt.date, *, chunk: int = 2000) -> in
             Notification(
                 customer_id=customer_id,
                 kind="statement",
-                title=f"{month:%Y-%m} 电子对账单 e-statement",
+                title=stored_title("E-statement %(month)s", {"month": f"{month:%Y-%m}"}),
+                title_msgid="E-statement %(month)s",
+                title_params={"month": f"{month:%Y-%m}"},
                 body=f"····{number[-4:]}",
                 account_number=number,
                 dedupe_key=f"estatement:{pk}:{month:%Y-%m}",

@@ -28,6 +28,7 @@ class AccountLimits:
     verifier: str = "rongshu.accounts.verifier.SimulatedBindingVerifier"
     verifier_delay_ms: int = 300
     verifier_unavailable_rate: float = 0.0
+    verifier_network: str = "ibps"  # for ClearingBindingVerifier
 
     def daily(self, account_type: int) -> int | None:
         return {2: self.type2_daily, 3: self.type3_daily}.get(account_type)

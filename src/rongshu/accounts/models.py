@@ -106,7 +106,10 @@ class Notification(models.Model):
     public_id = models.UUIDField(default=new_id, unique=True, editable=False)
     customer_id = models.UUIDField()
     kind = models.CharField(max_length=10, choices=KINDS)
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=200)  # as written (bilingual): SMS and legacy rows
+    # translated for each reader at display time: gettext(title_msgid) % title_params
+    title_msgid = models.CharField(max_length=200, blank=True)
+    title_params = models.JSONField(default=dict, blank=True)
     body = models.CharField(max_length=1000)
     account_number = models.CharField(max_length=19, blank=True)
     dedupe_key = models.CharField(max_length=120, unique=True)  # handlers are idempotent
@@ -185,3 +188,42 @@ class SimulatedExternalAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bank_code}/{self.account_number}"
+
+
+class DepositCertificate(models.Model):
+    """A deposit certificate (存款证明): the certified amount of an account on the day it was
+    issued, optionally frozen until ``frozen_until`` by a ledger hold (released by the EOD job
+    ``accounts.release_certificate_holds`` after that day). Staff verify it by its code."""
+
+    FROZEN = "frozen"  # the certified amount is held
+    ISSUED = "issued"  # no freeze (a balance certificate as of the issue time)
+    RELEASED = "released"  # the hold was released at expiry
+    STATES = [(FROZEN, "frozen"), (ISSUED, "issued"), (RELEASED, "released")]
+
+    public_id = models.UUIDField(default=new_id, unique=True, editable=False)
+    account = models.ForeignKey(CustomerAccount, on_delete=models.PROTECT)
+    customer_id = models.UUIDField(db_index=True)
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3, default="CNY")
+    purpose = models.CharField(max_length=100, blank=True)
+    frozen_until = models.DateField(null=True, blank=True)  # inclusive, bank time zone
+    hold_transfer_id = models.UUIDField(null=True, blank=True)
+    state = models.CharField(max_length=8, choices=STATES)
+    verification_code = models.CharField(max_length=19, unique=True)  # XXXX-XXXX-XXXX-XXXX
+    issued_at = models.DateTimeField()
+    released_at = models.DateTimeField(null=True, blank=True)
+    # the web form's one-time key: a double submit returns the first certificate
+    request_key = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "frozen_until"], name="accounts_cert_due")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer_id", "request_key"],
+                condition=~models.Q(request_key=""),
+                name="accounts_cert_request_uniq",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"certificate {self.verification_code}"

@@ -13,6 +13,7 @@ import logging
 import uuid
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext, gettext_noop
 
 from rongshu.accounts.models import AccountHolder, Notification, NotificationDelivery
 from rongshu.identity.services import SmsError, get_gateway
@@ -20,6 +21,44 @@ from rongshu.kernel import clock
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+
+# Message titles: the English msgid (translated for each reader when shown) → the stored
+# bilingual text (SMS, and rows written before titles were translated at display time).
+TITLES: dict[str, str] = {
+    gettext_noop("New account opened"): "新账户已开立 New account opened",
+    gettext_noop("Funds held"): "资金冻结 Funds held",
+    gettext_noop("Money in"): "入账 Money in",
+    gettext_noop("Money out"): "支出 Money out",
+    gettext_noop("Account frozen"): "账户已冻结 Account frozen",
+    gettext_noop("Payments out stopped"): "账户已止付 Payments out stopped",
+    gettext_noop("Account unfrozen"): "账户已恢复 Account unfrozen",
+    gettext_noop("Account closed"): "账户已销户 Account closed",
+    gettext_noop("Payment settled"): "付款成功 Payment settled",
+    gettext_noop("Payment rejected"): "付款被拒 Payment rejected",
+    gettext_noop("Payment returned"): "付款退回 Payment returned",
+    gettext_noop("Payment refunded"): "已退款 Payment refunded",
+    gettext_noop("Payment %(status)s"): "付款状态 Payment %(status)s",
+    gettext_noop("E-statement %(month)s"): "%(month)s 电子对账单 e-statement",
+    gettext_noop("Deposit certificate issued"): "存款证明已开立 Deposit certificate issued",
+    gettext_noop(
+        "Deposit certificate freeze released"
+    ): "存款证明冻结已解除 Deposit certificate freeze released",
+}
+
+
+def stored_title(msgid: str, params: dict[str, str] | None = None) -> str:
+    """The bilingual text stored with a message (what an SMS says)."""
+    return TITLES.get(msgid, msgid) % (params or {})
+
+
+def display_title(title: str, msgid: str, params: dict[str, str] | None) -> str:
+    """A message's title in the active language (the stored text for legacy rows)."""
+    if not msgid:
+        return title
+    try:
+        return gettext(msgid) % (params or {})
+    except (KeyError, TypeError, ValueError):
+        return title
 
 
 def in_quiet_hours(holder: AccountHolder, at: dt.datetime) -> dt.datetime | None:
@@ -49,15 +88,25 @@ def do_notify(
     dedupe_key: str,
     account_number: str = "",
     holder: AccountHolder | None = None,
+    title_msgid: str = "",
+    title_params: dict[str, str] | None = None,
 ) -> Notification | None:
-    """Store a message once per ``dedupe_key``; returns None when it already existed."""
+    """Store a message once per ``dedupe_key``; returns None when it already existed.
+
+    With ``title_msgid`` (an English msgid, ``%(name)s`` placeholders filled from
+    ``title_params``) the title is translated for each reader when shown; ``title`` is then
+    the stored bilingual text (empty: taken from :data:`TITLES`)."""
     now = clock.now()
+    if title_msgid and not title:
+        title = stored_title(title_msgid, title_params)
     try:
         with transaction.atomic():
             note = Notification.objects.create(
                 customer_id=customer_id,
                 kind=kind,
                 title=title[:200],
+                title_msgid=title_msgid[:200],
+                title_params=title_params or {},
                 body=body[:1000],
                 account_number=account_number,
                 dedupe_key=dedupe_key[:120],

@@ -8,9 +8,11 @@ import datetime as dt
 import io
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 from rongshu.accounts.limits import get_limits
 from rongshu.accounts.models import AccountHolder, CustomerAccount, EStatement, Notification
+from rongshu.accounts.notify import display_title
 from rongshu.accounts.rules import usage
 from rongshu.accounts.services import _customer_id, access_account
 from rongshu.accounts.types import (
@@ -24,7 +26,8 @@ from rongshu.accounts.types import (
 )
 from rongshu.identity.types import Principal
 from rongshu.kernel import clock
-from rongshu.kernel.money import format_minor
+from rongshu.kernel.errors import DomainError
+from rongshu.kernel.money import format_minor, parse_minor
 from rongshu.ledger import queries as ledger_queries
 from rongshu.ledger.types import AccountView, StatementLine
 
@@ -88,26 +91,31 @@ def get_account_summary(principal: Principal, account_id: uuid.UUID) -> AccountS
     return summarize(account, ledger_queries.get_account(account.ledger_account_id))
 
 
-def _matches(line: StatementLine, flt: StatementFilter) -> bool:
-    if flt.direction == "in" and not line.credit:
-        return False
-    if flt.direction == "out" and not line.debit:
-        return False
-    day = line.created_at.astimezone(clock.bank_zone()).date()
-    if flt.date_from is not None and day < flt.date_from:
-        return False
-    if flt.date_to is not None and day > flt.date_to:
-        return False
+def _filter_args(flt: StatementFilter, currency: str) -> dict[str, Any]:
+    """A statement filter as :func:`rongshu.ledger.queries.iter_movements` arguments: dates
+    in the bank's time zone become a ``[since, until)`` range; a search text that reads as an
+    amount (``12.30``) also matches that exact amount."""
+    zone = clock.bank_zone()
+    since = until = None
+    if flt.date_from is not None:
+        since = dt.datetime.combine(flt.date_from, dt.time.min, tzinfo=zone)
+    if flt.date_to is not None:
+        until = dt.datetime.combine(flt.date_to + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+    amount = None
     if flt.text:
-        needle = flt.text.lower()
-        hay = f"{line.reference} {line.code}".lower()
-        if needle not in hay and needle not in format_minor(line.debit or line.credit, "CNY"):
-            return False
-    return True
-
-
-def _filtered(flt: StatementFilter) -> bool:
-    return bool(flt.text or flt.date_from or flt.date_to or flt.direction)
+        try:
+            amount = parse_minor(flt.text.replace(",", ""), currency)
+        except DomainError:
+            amount = None
+        if amount is not None and not 0 < amount < 2**62:
+            amount = None
+    return {
+        "direction": flt.direction,
+        "text": flt.text,
+        "amount": amount,
+        "since": since,
+        "until": until,
+    }
 
 
 def get_statement_page(
@@ -118,25 +126,30 @@ def get_statement_page(
     after: int | None = None,
     limit: int = 50,
 ) -> tuple[AccountSummary, list[StatementLine], int | None]:
-    """Newest-last page of lines; without a filter one ledger page, with a filter the lines
-    that match (scanned from the ledger's history, stopping once the page is full)."""
+    """One page of lines, newest first, and the cursor of the next (older) page. Filters run
+    in SQL on the ledger's per-account indexes (keyset pages, no count)."""
     flt = flt or StatementFilter()
     account = access_account(principal, account_id)
     summary = summarize(account, ledger_queries.get_account(account.ledger_account_id))
-    if not _filtered(flt):
-        statement = ledger_queries.get_statement(
-            account.ledger_account_id, after=after, limit=limit
-        )
-        return summary, statement.lines, statement.next_cursor
-    lines = [
-        line
-        for line in ledger_queries.iter_statement(account.ledger_account_id)
-        if _matches(line, flt)
-    ]
-    start = after or 0
-    page = lines[start : start + limit]
-    more = start + limit < len(lines)
-    return summary, page, (start + limit) if more else None
+    lines, cursor = ledger_queries.get_movements_page(
+        account.ledger_account_id,
+        limit=limit,
+        cursor=after,
+        **_filter_args(flt, account.currency),
+    )
+    return summary, lines, cursor
+
+
+def iter_statement_lines(
+    principal: Principal, account_id: uuid.UUID, flt: StatementFilter | None = None
+) -> tuple[CustomerAccount, Iterator[StatementLine]]:
+    """The account and its filtered lines, oldest first (exports)."""
+    flt = flt or StatementFilter()
+    account = access_account(principal, account_id)
+    rows = ledger_queries.iter_movements(
+        account.ledger_account_id, newest_first=False, **_filter_args(flt, account.currency)
+    )
+    return account, (line for _pk, line in rows)
 
 
 CSV_HEADER = [
@@ -156,15 +169,12 @@ def iter_statement_csv(
     principal: Principal, account_id: uuid.UUID, flt: StatementFilter | None = None
 ) -> Iterator[str]:
     """The statement as CSV rows (UTF-8 with BOM for spreadsheet programs), streamed."""
-    flt = flt or StatementFilter()
-    account = access_account(principal, account_id)
+    account, lines = iter_statement_lines(principal, account_id, flt)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_HEADER)
     yield "\ufeff" + buffer.getvalue()
-    for line in ledger_queries.iter_statement(account.ledger_account_id):
-        if _filtered(flt) and not _matches(line, flt):
-            continue
+    for line in lines:
         buffer.seek(0)
         buffer.truncate()
         writer.writerow(
@@ -215,8 +225,12 @@ def get_estatement(
     end = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     lines = [
         line
-        for line in ledger_queries.iter_statement(account.ledger_account_id)
-        if month <= line.created_at.astimezone(clock.bank_zone()).date() < end
+        for _pk, line in ledger_queries.iter_movements(
+            account.ledger_account_id,
+            newest_first=False,
+            since=dt.datetime.combine(month, dt.time.min, tzinfo=clock.bank_zone()),
+            until=dt.datetime.combine(end, dt.time.min, tzinfo=clock.bank_zone()),
+        )
     ]
     view = EStatementView(
         row.public_id,
@@ -248,7 +262,7 @@ def list_notifications(
         NotificationView(
             n.public_id,
             n.kind,
-            n.title,
+            display_title(n.title, n.title_msgid, n.title_params),
             n.body,
             n.account_number,
             n.created_at,
@@ -287,3 +301,12 @@ def export_accounts() -> Iterator[dict[str, object]]:
             "opened_on": row["opened_at"].date(),
             "closed_on": row["closed_at"].date() if row["closed_at"] else None,
         }
+
+
+# deposit certificates and PDF documents, part of this read API
+from rongshu.accounts.certificates import get_certificate as get_certificate  # noqa: E402
+from rongshu.accounts.certificates import list_certificates as list_certificates  # noqa: E402
+from rongshu.accounts.certificates import verify_certificate as verify_certificate  # noqa: E402
+from rongshu.accounts.documents import certificate_pdf as certificate_pdf  # noqa: E402
+from rongshu.accounts.documents import estatement_pdf as estatement_pdf  # noqa: E402
+from rongshu.accounts.documents import statement_pdf as statement_pdf  # noqa: E402

@@ -12,12 +12,13 @@ import uuid
 
 from django.db import transaction
 
+from rongshu.accounts.access import _customer_id as _customer_id
+from rongshu.accounts.access import access_account as access_account
 from rongshu.accounts.errors import (
     AccountNotFound,
     BindingUnavailable,
     BindingVerificationFailed,
     CannotCloseOnline,
-    CustomersOnly,
     HoldsPending,
     InvalidAccountNumber,
     InvalidAccountType,
@@ -47,30 +48,6 @@ OUR_BANK_CODE = "ours"
 ROMAN = {1: "I", 2: "II", 3: "III"}
 UNFREEZE_ACTION = "accounts.unfreeze"
 NOTIFICATION_KINDS = ("movement", "security", "payment", "statement")
-
-
-def _customer_id(principal: Principal) -> uuid.UUID:
-    if not principal.is_customer or principal.customer_id is None:
-        raise CustomersOnly()
-    return principal.customer_id
-
-
-def access_account(
-    principal: Principal, account_id: uuid.UUID, *, lock: bool = False
-) -> CustomerAccount:
-    """The principal's own account (others' answer 404: nothing disclosed)."""
-    customer_id = _customer_id(principal)
-    qs = CustomerAccount.objects.select_related("holder")
-    if lock:
-        qs = qs.select_for_update()
-    account = qs.filter(public_id=account_id).first()
-    if account is None:
-        raise AccountNotFound()
-    if account.customer_id != customer_id:
-        identity.check_owner(
-            principal, account.customer_id, object_type="account", object_id=str(account_id)
-        )
-    return account
 
 
 def _holder(customer_id: uuid.UUID, phone: str = "") -> AccountHolder:
@@ -145,11 +122,12 @@ def _create(
     do_notify(
         holder.customer_id,
         "security",
-        "新账户已开立 New account opened",
+        "",
         f"{ROMAN[account_type]}类账户 Type {ROMAN[account_type]} ····{number[-4:]}",
         dedupe_key=f"opened:{account.public_id}",
         account_number=number,
         holder=holder,
+        title_msgid="New account opened",
     )
     return account
 
@@ -402,3 +380,12 @@ def do_set_preferences(
         holder.quiet_start, holder.quiet_end = quiet_start, quiet_end
         holder.save(update_fields=["sms_kinds", "quiet_start", "quiet_end"])
     return Preferences(holder.sms_kinds, holder.quiet_start, holder.quiet_end)
+
+
+# deposit certificates (rongshu.accounts.certificates), part of this write API
+from rongshu.accounts.certificates import (  # noqa: E402
+    do_release_due_certificates as do_release_due_certificates,
+)
+from rongshu.accounts.certificates import (  # noqa: E402
+    do_request_certificate as do_request_certificate,
+)

@@ -82,3 +82,19 @@ class EStatementView:
     opening_balance: int
     closing_balance: int
     generated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class CertificateView:
+    certificate_id: uuid.UUID
+    account_id: uuid.UUID
+    account_number: str
+    holder_name: str
+    amount: int
+    currency: str
+    purpose: str
+    state: str
+    frozen_until: dt.date | None
+    verification_code: str
+    issued_at: dt.datetime
+    released_at: dt.datetime | None

@@ -5,8 +5,14 @@ person? (In China: the 账户验证 service of the interbank networks.)
 network: it answers after a delay, knows the other banks' accounts in its own table
 (:class:`~rongshu.accounts.models.SimulatedExternalAccount`), and refuses an unknown bank or
 account, a closed or frozen one, a name that does not match, or an account that is not Type I;
-a configurable share of calls fails as "unavailable". When the clearing simulator of
-``rongshu.payments.clearing`` lands, a verifier adapter can delegate to its ``verify_account``.
+a configurable share of calls fails as "unavailable".
+
+:class:`ClearingBindingVerifier` delegates to the clearing network's account verification
+(``rongshu.payments.clearing.get_network(...).verify_account``, 12-digit CNAPS bank codes):
+set ``RONGSHU_ACCOUNTS["verifier"] = "rongshu.accounts.verifier.ClearingBindingVerifier"``.
+The network does not report an account's class, so that adapter cannot refuse a Type II/III
+account at the other bank (``not_type1``); it is not the default because the opening form and
+the demo use 3-digit bank type codes (行别) and the simulator's own table.
 """
 
 from __future__ import annotations
@@ -77,6 +83,39 @@ class SimulatedBindingVerifier:
         if record.account_class != 1:
             return VerificationResult(False, "not_type1")
         return VerificationResult(True, "verified")
+
+
+# ISO 20022 reason codes of the clearing network's account check → our refusal codes
+CLEARING_REASONS = {
+    "RC01": "unknown_bank",
+    "AC01": "unknown_account",
+    "AC04": "account_closed",
+    "AC06": "account_not_active",
+    "BE01": "name_mismatch",
+}
+
+
+class ClearingBindingVerifier:
+    """Binding verification through the interbank network (``network`` ``ibps`` by default,
+    ``RONGSHU_ACCOUNTS["verifier_network"]``); its unavailability answers 503 as ours does."""
+
+    def __init__(self, network: str | None = None) -> None:
+        self.network = network or get_limits().verifier_network
+
+    def verify(self, bank_code: str, account_number: str, holder_name: str) -> VerificationResult:
+        from rongshu.payments import clearing
+
+        try:
+            result = clearing.get_network(self.network).verify_account(
+                bank_code, account_number, holder_name
+            )
+        except clearing.ClearingUnavailable as exc:
+            raise VerifierUnavailable(str(exc)) from exc
+        if result.ok:
+            return VerificationResult(True, "verified")
+        return VerificationResult(
+            False, CLEARING_REASONS.get(result.reason_code or "", "unknown_account")
+        )
 
 
 def get_verifier() -> BindingVerifier:

@@ -10,15 +10,15 @@ import uuid
 from collections.abc import Iterator
 from typing import Literal
 
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
 from rongshu.accounts import queries, services
-from rongshu.accounts.types import AccountSummary, StatementFilter
+from rongshu.accounts.types import AccountSummary, CertificateView, StatementFilter
 from rongshu.api.auth import principal, principal_auth
 from rongshu.api.base import command
-from rongshu.kernel.money import format_minor
+from rongshu.kernel.money import format_minor, parse_minor
 
 router = Router(tags=["accounts"], auth=principal_auth)
 
@@ -119,6 +119,69 @@ class StatementQuery(Strict):
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     direction: Literal["", "in", "out"] = ""
+
+
+class StatementPdfQuery(Strict):
+    q: str = Field("", max_length=80)
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    direction: Literal["", "in", "out"] = ""
+
+
+class CertificateIn(Strict):
+    amount: str = Field(description='Decimal string, at most the available balance: "5000.00".')
+    frozen_until: dt.date | None = Field(
+        None, description="Hold the amount until the end of this day (bank time zone)."
+    )
+    purpose: str = Field("", max_length=100)
+
+
+class CertificateOut(Schema):
+    id: uuid.UUID
+    account_id: uuid.UUID
+    account_number: str
+    holder_name: str
+    amount: str
+    currency: str
+    purpose: str
+    state: str
+    frozen_until: dt.date | None
+    verification_code: str
+    issued_at: dt.datetime
+    released_at: dt.datetime | None
+
+
+PDF_RESPONSE = {
+    "responses": {
+        200: {
+            "description": "A PDF document.",
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+}
+
+
+def _pdf(data: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _cert_out(c: CertificateView) -> CertificateOut:
+    return CertificateOut(
+        id=c.certificate_id,
+        account_id=c.account_id,
+        account_number=c.account_number,
+        holder_name=c.holder_name,
+        amount=format_minor(c.amount, c.currency),
+        currency=c.currency,
+        purpose=c.purpose,
+        state=c.state,
+        frozen_until=c.frozen_until,
+        verification_code=c.verification_code,
+        issued_at=c.issued_at,
+        released_at=c.released_at,
+    )
 
 
 def _amount(minor: int | None, currency: str) -> str | None:
@@ -260,6 +323,85 @@ def statement_csv(
 def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
     yield first
     yield from rest
+
+
+@router.get(
+    "/accounts/{account_id}/statement.pdf",
+    response={200: None},
+    summary="Statement as PDF (same filters)",
+    openapi_extra=PDF_RESPONSE,
+)
+def statement_pdf(
+    request: HttpRequest, account_id: uuid.UUID, query: Query[StatementPdfQuery]
+) -> HttpResponse:
+    flt = StatementFilter(query.q.strip(), query.date_from, query.date_to, query.direction)
+    data = queries.statement_pdf(principal(request), account_id, flt)
+    return _pdf(data, f"statement-{account_id}.pdf")
+
+
+@router.get(
+    "/accounts/{account_id}/e-statements/{month}.pdf",
+    response={200: None},
+    summary="A monthly e-statement as PDF (month: YYYY-MM)",
+    openapi_extra=PDF_RESPONSE,
+)
+def e_statement_pdf(request: HttpRequest, account_id: uuid.UUID, month: str) -> HttpResponse:
+    try:
+        first_day = dt.date.fromisoformat(f"{month}-01")
+    except ValueError:
+        first_day = dt.date(1970, 1, 1)  # answers "no e-statement" (404) after the access check
+    data = queries.estatement_pdf(principal(request), account_id, first_day)
+    return _pdf(data, f"e-statement-{month}.pdf")
+
+
+@router.post(
+    "/accounts/{account_id}/deposit-certificates",
+    response={201: CertificateOut},
+    summary="Request a deposit certificate (存款证明), optionally freezing the amount",
+)
+@command(idempotent=True)
+def request_certificate(
+    request: HttpRequest, account_id: uuid.UUID, payload: CertificateIn
+) -> Status[CertificateOut]:
+    who = principal(request)
+    summary = queries.get_account_summary(who, account_id)
+    cert = services.do_request_certificate(
+        who,
+        account_id,
+        amount=parse_minor(payload.amount, summary.currency),
+        frozen_until=payload.frozen_until,
+        purpose=payload.purpose,
+    )
+    return Status(201, _cert_out(cert))
+
+
+@router.get(
+    "/accounts/{account_id}/deposit-certificates",
+    response=list[CertificateOut],
+    summary="My deposit certificates of an account",
+)
+def list_certificates(request: HttpRequest, account_id: uuid.UUID) -> list[CertificateOut]:
+    return [_cert_out(c) for c in queries.list_certificates(principal(request), account_id)]
+
+
+@router.get(
+    "/deposit-certificates/{certificate_id}.pdf",
+    response={200: None},
+    summary="A deposit certificate as PDF",
+    openapi_extra=PDF_RESPONSE,
+)
+def certificate_pdf(request: HttpRequest, certificate_id: uuid.UUID) -> HttpResponse:
+    data = queries.certificate_pdf(principal(request), certificate_id)
+    return _pdf(data, f"deposit-certificate-{certificate_id}.pdf")
+
+
+@router.get(
+    "/deposit-certificates/verify",
+    response=CertificateOut,
+    summary="Verify a deposit certificate by its code (staff: customer.view)",
+)
+def verify_certificate(request: HttpRequest, code: str = "") -> CertificateOut:
+    return _cert_out(queries.verify_certificate(principal(request), code))
 
 
 @router.get(

@@ -1,9 +1,11 @@
 """Demo accounts: the demo customer (13800000001) gets a Type I account opened by the demo
 teller after in-person verification, and a Type II account bound to it with a few movements
-(and so a few messages). Idempotent: nothing is opened twice, transfer ids are fixed."""
+(and so a few messages), and a deposit certificate (存款证明) of ¥10,000 on the Type I account,
+frozen for 90 days. Idempotent: nothing is opened twice, transfer ids are fixed."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from rongshu.accounts import services as accounts
@@ -11,6 +13,7 @@ from rongshu.accounts.models import CustomerAccount
 from rongshu.identity import services as identity
 from rongshu.identity.models import CustomerCredential
 from rongshu.identity.types import Principal, PrincipalKind
+from rongshu.kernel import clock
 from rongshu.kernel.outbox import dispatch_pending
 from rongshu.ledger import services as ledger
 from rongshu.ledger.types import TransferIn
@@ -80,9 +83,22 @@ def load_accounts_demo() -> str:
     failed = [r.result for r in results if not r.ok]
     if failed:
         raise RuntimeError(f"demo account transfers refused: {failed}")
+    certificate = accounts.do_request_certificate(
+        owner,
+        type1.public_id,
+        amount=10_000_00,
+        frozen_until=clock.local_today() + dt.timedelta(days=90),
+        purpose="留学签证（演示）",
+        request_key="demo-deposit-certificate",  # asked once: a rerun returns the same one
+    )
     dispatch_pending()
     created = sum(1 for r in results if r.result == "created")
-    return f"opened {', '.join(made) or 'nothing new'}; {created} new transfers"
+    return (
+        f"opened {', '.join(made) or 'nothing new'}; {created} new transfers; "
+        f"deposit certificate {certificate.verification_code} "
+        f"(¥10,000.00 frozen until {certificate.frozen_until}, "
+        f"PDF /me/deposit-certificates/{certificate.certificate_id}.pdf)"
+    )
 
 
 def _demo_teller() -> Principal:

@@ -33,7 +33,8 @@ from rongshu.accounts.verifier import KNOWN_BANKS
 from rongshu.identity.errors import StepUpRequired
 from rongshu.identity.types import Action, Principal
 from rongshu.kernel.errors import DomainError
-from rongshu.kernel.money import format_minor
+from rongshu.kernel.ids import new_id
+from rongshu.kernel.money import format_minor, parse_minor
 from rongshu.web.access import current_customer, staff_required, to_signin
 
 
@@ -174,6 +175,11 @@ def account_detail(request: HttpRequest, account_id: uuid.UUID) -> HttpResponse:
             "flt": flt,
             "query": query.urlencode(),
             "estatements": queries.list_estatements(who, account_id),
+            "certificates": [
+                {"cert": c, "amount": _yuan(c.amount)}
+                for c in queries.list_certificates(who, account_id)
+            ],
+            "certificate_key": str(new_id()),
             "unfreeze_action": services.UNFREEZE_ACTION,
         },
     )
@@ -197,6 +203,89 @@ def statement_csv(request: HttpRequest, account_id: uuid.UUID) -> HttpResponseBa
 def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
     yield first
     yield from rest
+
+
+def _pdf(data: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@not_found_as_404
+def statement_pdf(request: HttpRequest, account_id: uuid.UUID) -> HttpResponse:
+    who = current_customer(request)
+    if who is None:
+        return to_signin(request)
+    try:
+        data = queries.statement_pdf(who, account_id, _statement_filter(request))
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        messages.error(request, _error(exc))
+        return redirect(f"/me/accounts/{account_id}/")
+    return _pdf(data, f"statement-{account_id}.pdf")
+
+
+@not_found_as_404
+def estatement_pdf(request: HttpRequest, account_id: uuid.UUID, month: str) -> HttpResponse:
+    who = current_customer(request)
+    if who is None:
+        return to_signin(request)
+    try:
+        first_day = dt.date.fromisoformat(f"{month}-01")
+    except ValueError as exc:
+        raise Http404 from exc
+    return _pdf(queries.estatement_pdf(who, account_id, first_day), f"e-statement-{month}.pdf")
+
+
+@not_found_as_404
+@require_POST
+def request_certificate(request: HttpRequest, account_id: uuid.UUID) -> HttpResponse:
+    who = current_customer(request)
+    if who is None:
+        return to_signin(request)
+    back = f"/me/accounts/{account_id}/"
+    try:
+        summary = queries.get_account_summary(who, account_id)
+        until = request.POST.get("frozen_until", "").strip()
+        try:
+            frozen_until = dt.date.fromisoformat(until) if until else None
+        except ValueError as exc:
+            raise DomainError(_("Enter the freeze date as YYYY-MM-DD.")) from exc
+        cert = services.do_request_certificate(
+            who,
+            account_id,
+            amount=parse_minor(
+                request.POST.get("amount", "").strip().replace(",", ""), summary.currency
+            ),
+            frozen_until=frozen_until,
+            purpose=request.POST.get("purpose", ""),
+            request_key=request.POST.get("idempotency_key", "")[:64] or None,
+        )
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        messages.error(request, _error(exc))
+        return redirect(back)
+    messages.success(
+        request,
+        _("Deposit certificate issued; verification code %(code)s.")
+        % {"code": cert.verification_code},
+    )
+    return redirect(back)
+
+
+def certificate_pdf(request: HttpRequest, certificate_id: uuid.UUID) -> HttpResponseBase:
+    who = current_customer(request)
+    if who is None:
+        return to_signin(request)
+    try:
+        data = queries.certificate_pdf(who, certificate_id)
+    except DomainError as exc:
+        if exc.status == 404:
+            raise Http404(_error(exc)) from exc
+        raise
+    return _pdf(data, f"deposit-certificate-{certificate_id}.pdf")
 
 
 @not_found_as_404
@@ -320,6 +409,30 @@ def preferences(request: HttpRequest) -> HttpResponse:
         ],
     )
     return render(request, "accounts/preferences.html", context)
+
+
+@staff_required(Action.CUSTOMER_VIEW)
+def console_verify_certificate(request: HttpRequest) -> HttpResponse:
+    staff: Principal = request.principal  # type: ignore[attr-defined]
+    code = request.GET.get("code", "").strip()[:40]
+    context: dict[str, Any] = {"code": code}
+    if code:
+        try:
+            cert = queries.verify_certificate(staff, code)
+        except DomainError as exc:
+            context["error"] = _error(exc)
+        else:
+            context.update(
+                cert=cert,
+                masked=mask_account_number(cert.account_number),
+                amount=format_minor(cert.amount, cert.currency),
+                state_label={
+                    "frozen": _("Amount frozen"),
+                    "issued": _("Issued (no freeze)"),
+                    "released": _("Freeze released"),
+                }.get(cert.state, cert.state),
+            )
+    return render(request, "accounts/console_certificate.html", context)
 
 
 @staff_required(Action.ACCOUNT_OPEN_TYPE1)
