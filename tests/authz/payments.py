@@ -20,6 +20,9 @@ RULES = {
     ("GET", f"{V1}/orders/{{order_id}}"): Rule(
         frozenset(), params={"order_id": "unknown_uuid"}, missing_is_deny=True
     ),
+    ("GET", f"{V1}/orders/{{order_id}}/receipt.pdf"): Rule(
+        frozenset(), params={"order_id": "unknown_uuid"}, missing_is_deny=True
+    ),
     ("GET", f"{V1}/payees"): Rule(CUSTOMERS),
     ("POST", f"{V1}/payees"): Rule(CUSTOMERS, body={"name": "李四", "account_number": "1"}),
     ("DELETE", f"{V1}/payees/{{payee_id}}"): Rule(CUSTOMERS, params={"payee_id": "unknown_uuid"}),

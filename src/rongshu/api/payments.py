@@ -13,7 +13,7 @@ import uuid
 from typing import Literal
 
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
@@ -160,6 +160,26 @@ def list_orders(request: HttpRequest, limit: int = 50) -> list[OrderOut]:
 @router.get("/orders/{order_id}", response=OrderOut, summary="One payment order")
 def get_order(request: HttpRequest, order_id: str) -> OrderOut:
     return _order(queries.access_order(principal(request), order_id))
+
+
+@router.get(
+    "/orders/{order_id}/receipt.pdf",
+    response={200: None},
+    summary="The payment receipt as PDF (settled or returned orders)",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "A PDF document.",
+                "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
+)
+def get_receipt_pdf(request: HttpRequest, order_id: str) -> HttpResponse:
+    data = queries.receipt_pdf(principal(request), order_id)
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="receipt-{order_id}.pdf"'
+    return response
 
 
 # ------------------------------------------------------------------ payees

@@ -65,3 +65,39 @@ class InvalidTransition(Conflict):
 class ClearingDown(PartnerUnavailable):
     code = "clearing_unavailable"
     title = _("The interbank network is unavailable; try again later.")
+
+
+# ------------------------------------------------------------------ quick pay
+class QuickPayBindingNotFound(NotFound):
+    code = "quickpay.binding_not_found"
+    title = _("No such quick-pay binding.")
+
+
+class QuickPayBindingRevoked(RuleViolation):
+    code = "quickpay.binding_revoked"
+    title = _("The quick-pay binding was cancelled.")
+
+
+class QuickPayBindingSuspended(RuleViolation):
+    code = "quickpay.binding_suspended"
+    title = _("The quick-pay binding is suspended (the account is frozen or closed).")
+
+
+class QuickPayLimitExceeded(RuleViolation):
+    code = "quickpay.limit_exceeded"
+    title = _("The amount is over the limit of this quick-pay binding.")
+
+
+class QuickPayMerchantUnavailable(RuleViolation):
+    code = "quickpay.merchant_unavailable"
+    title = _("This merchant does not offer quick pay.")
+
+
+class QuickPayDebitNotFound(NotFound):
+    code = "quickpay.debit_not_found"
+    title = _("No such quick-pay debit.")
+
+
+class QuickPayConflict(Conflict):
+    code = "quickpay.conflict"
+    title = _("The quick-pay binding is not in a state that allows this.")

@@ -25,6 +25,7 @@ from rongshu.payments.models import LimitUsage
 
 PASSWORD = "password"  # noqa: S105 - an auth level name; signed in, no one-time code for this payment
 STEP_UP = "step_up"  # confirmed with an SMS one-time code
+BINDING = "binding"  # a quick-pay debit through a binding confirmed with a one-time code
 CHANNELS = ("api", "web", "qr")
 
 
@@ -43,6 +44,7 @@ DEFAULT_LIMITS: dict[tuple[str, str], Limits] = {
     ("web", STEP_UP): Limits(500_000_00, 1_000_000_00, 20_000_000_00),
     ("qr", PASSWORD): Limits(1_000_00, 5_000_00, 200_000_00),
     ("qr", STEP_UP): Limits(5_000_00, 20_000_00, 500_000_00),
+    ("quickpay", BINDING): Limits(50_000_00, 200_000_00, 5_000_000_00),  # over every binding
 }
 DEFAULT_STEP_UP_MINOR = 5_000_00  # above ¥5,000 a payment needs a one-time code
 
@@ -57,6 +59,7 @@ class FeeTier:
 DEFAULT_FEES: dict[str, tuple[FeeTier, ...]] = {
     "internal": (FeeTier(None, 0),),
     "qr": (FeeTier(None, 0),),
+    "quickpay": (FeeTier(None, 0),),  # paid by the merchant, not the customer
     "interbank:ibps": (FeeTier(5_000_00, 0), FeeTier(50_000_00, 2_00)),
     "interbank:hvps": (
         FeeTier(100_000_00, 5_00),

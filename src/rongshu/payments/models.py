@@ -25,7 +25,12 @@ class PaymentOrder(models.Model):
         (REJECTED, "rejected"),
         (RETURNED, "returned"),
     ]
-    RAILS = [("internal", "internal"), ("interbank", "interbank"), ("qr", "qr")]
+    RAILS = [
+        ("internal", "internal"),
+        ("interbank", "interbank"),
+        ("qr", "qr"),
+        ("quickpay", "quick pay"),
+    ]
 
     public_id = models.UUIDField(default=new_id, unique=True, editable=False)
     customer_id = models.UUIDField(null=True, blank=True)
@@ -178,3 +183,108 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"refund {self.amount_minor} of {self.order_id}"
+
+
+# ------------------------------------------------------------------ quick pay (快捷支付)
+class QuickPayMerchant(models.Model):
+    """A merchant that debits bound customer accounts through the partner API (its
+    ``Merchant.partner_client_id`` is the OAuth2 client that calls it), with the highest limits
+    the bank allows a binding to it."""
+
+    merchant = models.OneToOneField(Merchant, models.PROTECT, related_name="quickpay")
+    max_per_transaction_minor = models.BigIntegerField()
+    max_daily_minor = models.BigIntegerField()
+    max_monthly_minor = models.BigIntegerField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"quick pay {self.merchant_id}"
+
+
+class QuickPayBinding(models.Model):
+    """A customer's account bound to a quick-pay merchant: consent, a one-time-code
+    confirmation, an opaque token (only its digest is kept) and per-binding limits."""
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    STATES = [(PENDING, "pending"), (ACTIVE, "active"), (REVOKED, "revoked")]
+
+    public_id = models.UUIDField(default=new_id, unique=True, editable=False)
+    customer_id = models.UUIDField(db_index=True)
+    debit_account_id = models.UUIDField()
+    account_label = models.CharField(max_length=140, blank=True)
+    merchant = models.ForeignKey(Merchant, models.PROTECT, related_name="quickpay_bindings")
+    state = models.CharField(max_length=8, choices=STATES, default=PENDING)
+    currency = models.CharField(max_length=3, default="CNY")
+    per_transaction_minor = models.BigIntegerField()
+    daily_minor = models.BigIntegerField()
+    monthly_minor = models.BigIntegerField(null=True, blank=True)
+    challenge_id = models.UUIDField(null=True, blank=True)
+    consent_notice_version = models.CharField(max_length=20)
+    consented_at = models.DateTimeField()
+    token_hash = models.CharField(max_length=64, blank=True)
+    token_issued_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["token_hash"],
+                condition=~models.Q(token_hash=""),
+                name="payments_quickpay_token_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(per_transaction_minor__gt=0, daily_minor__gt=0),
+                name="payments_quickpay_limits_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.state}"
+
+
+class QuickPayUsage(models.Model):
+    """How much a binding has been debited in a day or a month; consumed with one conditional
+    UPDATE (the pattern of :class:`LimitUsage`), so concurrent debits never pass its limit."""
+
+    binding = models.ForeignKey(QuickPayBinding, models.CASCADE, related_name="usage")
+    period = models.CharField(max_length=5)  # "day" | "month"
+    starts_on = models.DateField()
+    used_minor = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["binding", "period", "starts_on"], name="payments_quickpay_usage_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.binding_id} {self.period} {self.starts_on}"
+
+
+class QuickPayDebit(models.Model):
+    """A partner's debit through a binding: the payment order it made, under the partner's own
+    order id (unique per merchant: a retry answers the same order)."""
+
+    order = models.OneToOneField(PaymentOrder, models.PROTECT, related_name="quickpay")
+    binding = models.ForeignKey(QuickPayBinding, models.PROTECT, related_name="debits")
+    merchant = models.ForeignKey(Merchant, models.PROTECT, related_name="quickpay_debits")
+    client_order_id = models.CharField(max_length=64)
+    merchant_fee_minor = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "client_order_id"], name="payments_quickpay_client_order"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_order_id} → {self.order_id}"

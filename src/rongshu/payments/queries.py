@@ -152,3 +152,8 @@ def get_receipt(principal: Principal, order_id: uuid.UUID | str) -> Receipt:
     upper = chinese_uppercase(order.amount) if order.amount.currency == "CNY" else ""
     fee_upper = chinese_uppercase(order.fee) if order.fee.currency == "CNY" else ""
     return Receipt(order=order, amount_uppercase=upper, fee_uppercase=fee_upper, total=total)
+
+
+# the receipt as PDF (rongshu.payments.receipt_pdf), part of this read API
+from rongshu.payments.receipt_pdf import ReceiptNotReady as ReceiptNotReady  # noqa: E402
+from rongshu.payments.receipt_pdf import receipt_pdf as receipt_pdf  # noqa: E402

@@ -960,54 +960,81 @@ def do_refund(
             raise RefundRefused("No such payment.", code="payment_not_found")
         if order.rail != "qr" or order.state != PaymentOrder.SETTLED:
             raise InvalidTransition("Only settled QR payments can be refunded.")
-        if amount.currency != order.currency or not amount.is_positive:
-            raise RefundRefused("The refund amount is not valid.")
-        if order.refunded_minor + amount.minor > order.amount_minor:
-            raise RefundRefused("The refund would exceed the payment.")
-        assert order.creditor_account_id is not None
-        count = order.refunds.count()
-        tid = transfer_id(order, f"refund-{count + 1}")
-        _apply(
-            [
-                TransferIn(
-                    tid,
-                    order.creditor_account_id,
-                    order.debit_account_id,
-                    amount.minor,
-                    amount.currency,
-                    "payment_refund",
-                    reference=f"退款 {reason}"[:140],
-                    metadata=_meta(order),
-                )
-            ]
-        )
-        Refund.objects.create(
-            order=order,
-            amount_minor=amount.minor,
-            transfer_id=tid,
-            actor=actor.principal_key,
-            reason=reason[:140],
-            created_at=clock.now(),
-        )
-        order.refunded_minor += amount.minor
-        order.updated_at = clock.now()
-        order.save(update_fields=["refunded_minor", "updated_at"])
-        do_audit(
-            actor.principal_key,
-            "payments.refund",
-            object_type="payment_order",
-            object_id=str(order.public_id),
-            data={"amount_minor": amount.minor, "reason": reason},
-        )
-        record_event(
-            PaymentRefunded(
-                order_id=str(order.public_id),
-                customer_id=str(order.customer_id) if order.customer_id else None,
-                rail=order.rail,
-                amount_minor=amount.minor,
-                currency=order.currency,
-                state=order.state,
-            ),
-            dedupe_key=f"payments:{order.public_id}:refund-{count + 1}",
+        refund_settled(
+            order,
+            amount,
+            actor_key=actor.principal_key,
+            reason=reason,
+            action="payments.refund",
+            reference=f"退款 {reason}",
+            metadata=_meta(order),
+            too_much=RefundRefused("The refund would exceed the payment."),
         )
         return order_view(order)
+
+
+def refund_settled(
+    order: PaymentOrder,
+    amount: Money,
+    *,
+    actor_key: str,
+    reason: str,
+    action: str,
+    reference: str,
+    metadata: dict[str, Any],
+    too_much: RefundRefused,
+) -> None:
+    """Give ``amount`` of a settled order (locked by the caller) back from the creditor's
+    account: one ledger transfer, a Refund row, audit and a ``PaymentRefunded`` event. The
+    refunds of an order together never exceed it (``too_much`` is raised)."""
+    if amount.currency != order.currency or not amount.is_positive:
+        raise RefundRefused("The refund amount is not valid.")
+    if order.refunded_minor + amount.minor > order.amount_minor:
+        raise too_much
+    assert order.creditor_account_id is not None
+    count = order.refunds.count()
+    tid = transfer_id(order, f"refund-{count + 1}")
+    _apply(
+        [
+            TransferIn(
+                tid,
+                order.creditor_account_id,
+                order.debit_account_id,
+                amount.minor,
+                amount.currency,
+                "payment_refund",
+                reference=reference[:140],
+                metadata=metadata,
+            )
+        ]
+    )
+    now = clock.now()
+    Refund.objects.create(
+        order=order,
+        amount_minor=amount.minor,
+        transfer_id=tid,
+        actor=actor_key,
+        reason=reason[:140],
+        created_at=now,
+    )
+    order.refunded_minor += amount.minor
+    order.updated_at = now
+    order.save(update_fields=["refunded_minor", "updated_at"])
+    do_audit(
+        actor_key,
+        action,
+        object_type="payment_order",
+        object_id=str(order.public_id),
+        data={"amount_minor": amount.minor, "reason": reason},
+    )
+    record_event(
+        PaymentRefunded(
+            order_id=str(order.public_id),
+            customer_id=str(order.customer_id) if order.customer_id else None,
+            rail=order.rail,
+            amount_minor=amount.minor,
+            currency=order.currency,
+            state=order.state,
+        ),
+        dedupe_key=f"payments:{order.public_id}:refund-{count + 1}",
+    )

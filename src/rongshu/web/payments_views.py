@@ -308,6 +308,22 @@ def receipt(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
     )
 
 
+def receipt_pdf(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
+    who = current_customer(request)
+    if who is None:
+        return to_signin(request)
+    try:
+        data = queries.receipt_pdf(who, order_id)
+    except PaymentNotFound as exc:
+        raise Http404(error_message(exc)) from exc
+    except queries.ReceiptNotReady:
+        messages.info(request, _("A receipt is available once the payment is completed."))
+        return redirect(f"/me/payments/{order_id}/")
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="receipt-{order_id}.pdf"'
+    return response
+
+
 # ------------------------------------------------------------------ payees
 PAYEE_FIELDS = ("name", "account_number", "bank_code", "nickname")
 

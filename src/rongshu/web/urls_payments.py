@@ -15,6 +15,7 @@ urlpatterns = [
     path("me/payments/code/", views.payment_code, name="payments_code"),
     path("me/payments/<uuid:order_id>/", views.order_detail, name="payments_order"),
     path("me/payments/<uuid:order_id>/receipt/", views.receipt, name="payments_receipt"),
+    path("me/payments/<uuid:order_id>/receipt.pdf", views.receipt_pdf, name="payments_receipt_pdf"),
     path("console/payments/", views.console_search, name="payments_console"),
     path("console/payments/<uuid:order_id>/", views.console_order, name="payments_console_order"),
 ]
