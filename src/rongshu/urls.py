@@ -6,6 +6,7 @@ from rongshu.kernel.observability import metrics_view
 
 urlpatterns = [
     path("api/v1/", include("rongshu.api.urls")),
+    path("webhooks/", include("rongshu.webhooks.urls")),
     path("metrics", metrics_view, name="metrics"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),

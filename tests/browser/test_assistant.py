@@ -29,3 +29,40 @@ def test_ask_xiaowei_and_see_the_answer(page: Any, trained: Any) -> None:  # noq
     page.locator(".bubble.reply").nth(before).wait_for()  # one more answer arrived
     assert page.locator(".bubble.me").last.inner_text() != "钱"
     screenshot(page, "assistant-chat-zh-Hans")
+
+
+def test_multi_turn_transfer_in_the_web_chat(page: Any, trained: Any, settings: Any) -> None:  # noqa: F811
+    """A signed-in customer transfers through 小微: amount and payee over two messages, the
+    summary, "确认", the one-time code from the SMS inbox, and the result."""
+    from rongshu.identity import services as identity
+    from rongshu.ledger import services as ledger
+    from tests.assistant.chat_builders import balance_of, make_pair
+
+    settings.RONGSHU_ACCOUNTS = {"verifier_delay_ms": 0}
+    ledger.do_create_chart_of_accounts(["CNY"])  # a transactional test elsewhere may flush it
+    pair = make_pair()
+    page.goto(page.base_url + "/signin/?next=/assistant/")
+    page.fill("#signin input[name=phone]", pair.payer.fixture.phone)
+    page.fill("#signin input[name=password]", pair.payer.fixture.password)
+    with page.expect_navigation():
+        page.click("#signin button[type=submit]")
+    assert page.url.endswith("/assistant/")
+
+    def say(text: str, expect: str) -> str:
+        before = page.locator(".bubble.reply").count()
+        page.fill("#chat-text", text)
+        page.click("#chat-form button[type=submit]")
+        reply = page.locator(".bubble.reply").nth(before)
+        reply.wait_for()
+        answer = reply.inner_text()
+        assert expect in answer, answer
+        return answer
+
+    say("我要给李四转账", "多少")
+    say("五百块", "请确认")
+    say("确认", "验证码")
+    code = identity.latest_code(pair.payer.fixture.phone)
+    assert code is not None
+    say(code, "转账已转出")
+    assert balance_of(pair.payee_account) == 500_00
+    screenshot(page, "assistant-transfer-zh-Hans")

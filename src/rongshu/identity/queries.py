@@ -72,3 +72,10 @@ def birth_dates_of(
         except Exception:  # a malformed ID: the age is unknown
             out[public_id] = None
     return out
+
+
+def find_customer_user_by_phone(phone: str) -> int | None:
+    """The Django user id of the customer whose login is ``phone`` (the SMS channel's
+    identification), or None."""
+    digits = "".join(ch for ch in phone if ch.isdigit())[-11:]
+    return CustomerCredential.objects.filter(phone=digits).values_list("user_id", flat=True).first()

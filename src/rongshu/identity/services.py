@@ -49,6 +49,7 @@ from rongshu.identity.partners import (
     list_clients,
     sign_webhook,
 )
+from rongshu.identity.queries import find_customer_user_by_phone
 from rongshu.identity.sessions import (
     DeviceView,
     SessionView,
@@ -137,6 +138,7 @@ __all__ = [
     "do_start_step_up",
     "do_trust_device",
     "do_verify_step_up",
+    "find_customer_user_by_phone",
     "get_gateway",
     "has_consent",
     "has_permission",

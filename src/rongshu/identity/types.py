@@ -90,6 +90,7 @@ class Action(StrEnum):
     LEDGER_VIEW = "ledger.view"
     LEDGER_POST = "ledger.post"
     ASSISTANT_MANAGE = "assistant.manage"  # edit the FAQ knowledge base, retrain
+    ASSISTANT_CHAT = "assistant.chat"  # take handed-off chats, reply, hand back
     PAYMENT_VIEW = "payment.view"  # search and read payment orders
     PAYMENT_MANAGE = "payment.manage"  # refunds and other staff actions on payments (audited)
     ACCOUNT_OPEN_TYPE1 = "account.open_type1"  # open/upgrade a Type I account in person
@@ -101,6 +102,7 @@ _TELLER = {_A.CUSTOMER_VIEW, _A.CUSTOMER_VIEW_PII, _A.BRANCH_QUEUE, _A.ACCOUNT_F
 _TELLER |= {_A.LEDGER_VIEW, _A.LEDGER_POST, _A.APPROVAL_REQUEST}
 _TELLER |= {_A.PAYMENT_VIEW, _A.PAYMENT_MANAGE}
 _TELLER |= {_A.ACCOUNT_OPEN_TYPE1}
+_TELLER |= {_A.ASSISTANT_CHAT}
 
 # Which role may do what. One table, read by every channel and domain.
 PERMISSIONS: dict[Role, frozenset[Action]] = {
@@ -155,6 +157,7 @@ class PartnerScope(StrEnum):
     COMMERCE = "commerce"  # merchant orders and settlements
     LIFEPAY = "lifepay"  # biller inquiry and payment notifications
     PAYMENTS = "payments"  # payment initiation
+    QUICKPAY = "quickpay"  # debit and refund through customers' quick-pay bindings
     LEDGER_READ = "ledger:read"  # settlement account statements
 
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("rongshu.web.urls_assistant")),
     path("", include("rongshu.web.urls_accounts")),
     path("", include("rongshu.web.urls_payments")),
+    path("", include("rongshu.web.urls_quickpay")),
     path("", include("rongshu.web.urls_insight")),
     path("", include("rongshu.web.urls_lifepay")),
     path("", include("rongshu.web.urls_lending")),
