@@ -14,6 +14,7 @@ from pydantic import ConfigDict
 
 from rongshu.api.auth import principal, principal_auth
 from rongshu.api.base import command
+from rongshu.api.schemas import MoneyOut, money_out
 from rongshu.identity.services import check_permission, check_scope
 from rongshu.identity.types import Action, PartnerScope
 from rongshu.kernel.money import Money
@@ -21,15 +22,6 @@ from rongshu.lifepay import queries, services
 from rongshu.lifepay.types import BillerView, BillPaymentView, MandateView, PayBillRequest
 
 router = Router(tags=["lifepay"], auth=principal_auth)
-
-
-class MoneyOut(Schema):
-    amount: str
-    currency: str
-
-
-def _m(m: Money) -> MoneyOut:
-    return MoneyOut(amount=m.amount_str(), currency=m.currency)
 
 
 class CityOut(Schema):
@@ -64,7 +56,7 @@ def _biller(b: BillerView) -> BillerOut:
         partial_allowed=b.partial_allowed,
         account_hint=b.account_hint,
         cutoff=b.cutoff,
-        fee=_m(b.fee),
+        fee=money_out(b.fee),
     )
 
 
@@ -104,9 +96,9 @@ def _payment(v: BillPaymentView) -> PaymentOut:
         biller=_biller(v.biller),
         account_no=v.account_no,
         bill_ref=v.bill_ref,
-        amount=_m(v.amount),
-        fee=_m(v.fee),
-        refunded=_m(v.refunded),
+        amount=money_out(v.amount),
+        fee=money_out(v.fee),
+        refunded=money_out(v.refunded),
         state=v.state,
         reason_code=v.reason_code,
         biller_ref=v.biller_ref,
@@ -160,7 +152,7 @@ def _mandate(v: MandateView) -> MandateOut:
         id=v.mandate_id,
         biller=_biller(v.biller),
         account_no=v.account_no,
-        limit=_m(v.limit),
+        limit=money_out(v.limit),
         due_day=v.due_day,
         active=v.active,
     )
@@ -235,7 +227,9 @@ def inquire(request: HttpRequest, payload: InquiryIn) -> InquiryOut:
         account_no=found.account_no,
         holder=found.holder,
         bills=[
-            BillOut(bill_ref=b.bill_ref, period=b.period, amount=_m(b.amount), due_on=b.due_on)
+            BillOut(
+                bill_ref=b.bill_ref, period=b.period, amount=money_out(b.amount), due_on=b.due_on
+            )
             for b in found.bills
         ],
     )
@@ -342,8 +336,8 @@ def breaks(request: HttpRequest, state: str = "") -> list[BreakOut]:
             business_date=b.business_date,
             our_ref=b.our_ref,
             kind=b.kind,
-            ours=_m(b.ours),
-            theirs=_m(b.theirs),
+            ours=money_out(b.ours),
+            theirs=money_out(b.theirs),
             state=b.state,
             resolution=b.resolution,
         )
@@ -364,8 +358,8 @@ def resolve(request: HttpRequest, break_id: uuid.UUID, payload: ResolveIn) -> Br
         business_date=b.business_date,
         our_ref=b.our_ref,
         kind=b.kind,
-        ours=_m(b.ours),
-        theirs=_m(b.theirs),
+        ours=money_out(b.ours),
+        theirs=money_out(b.theirs),
         state=b.state,
         resolution=b.resolution,
     )

@@ -19,6 +19,7 @@ from pydantic import ConfigDict
 
 from rongshu.api.auth import principal, principal_auth
 from rongshu.api.base import command
+from rongshu.api.schemas import MoneyOut, money_out
 from rongshu.identity.services import check_permission
 from rongshu.identity.types import Action, Principal, PrincipalKind
 from rongshu.kernel.errors import DomainError, PermissionDenied
@@ -28,15 +29,6 @@ from rongshu.payments.types import OrderView, PayeeView, PaymentRequest
 
 logger = logging.getLogger(__name__)
 router = Router(tags=["payments"], auth=principal_auth)
-
-
-class MoneyOut(Schema):
-    amount: str
-    currency: str
-
-
-def _money(m: Money) -> MoneyOut:
-    return MoneyOut(amount=m.amount_str(), currency=m.currency)
 
 
 class HistoryOut(Schema):
@@ -77,8 +69,8 @@ def _order(view: OrderView) -> OrderOut:
         state=view.state,
         auth_level=view.auth_level,
         debit_account_id=view.debit_account_id,
-        amount=_money(view.amount),
-        fee=_money(view.fee),
+        amount=money_out(view.amount),
+        fee=money_out(view.fee),
         payee_name=view.creditor_name,
         payee_account_number=view.creditor_account_number,
         payee_bank_code=view.creditor_bank_code,
@@ -86,7 +78,7 @@ def _order(view: OrderView) -> OrderOut:
         merchant_name=view.merchant_name,
         remittance_info=view.remittance_info,
         reason_code=view.reason_code,
-        refunded=_money(view.refunded),
+        refunded=money_out(view.refunded),
         created_at=view.created_at,
         settled_at=view.settled_at,
         history=[HistoryOut(**h.__dict__) for h in view.history],
@@ -266,7 +258,7 @@ def decode_qr(request: HttpRequest, payload: QrIn) -> QrOut:
         ours=found.ours,
         merchant_code=found.merchant_code,
         merchant_name=found.merchant_name,
-        amount=_money(found.amount) if found.amount else None,
+        amount=money_out(found.amount) if found.amount else None,
         currency=found.currency,
         dynamic=found.dynamic,
         reference=found.reference,

@@ -19,6 +19,7 @@ from pydantic import ConfigDict
 
 from rongshu.api.auth import principal, principal_auth
 from rongshu.api.base import command
+from rongshu.api.schemas import MoneyOut, money_out
 from rongshu.identity.types import Principal, PrincipalKind
 from rongshu.kernel.errors import PermissionDenied
 from rongshu.kernel.money import Money
@@ -28,17 +29,8 @@ from rongshu.payments.quickpay.services import BindingView, DebitView, QuickPayM
 router = Router(tags=["quick pay"], auth=principal_auth)
 
 
-class MoneyOut(Schema):
-    amount: str
-    currency: str
-
-
-def _money(m: Money) -> MoneyOut:
-    return MoneyOut(amount=m.amount_str(), currency=m.currency)
-
-
 def _optional(m: Money | None) -> MoneyOut | None:
-    return _money(m) if m is not None else None
+    return money_out(m) if m is not None else None
 
 
 def _cny(text: str | None) -> Money | None:
@@ -57,8 +49,8 @@ def _merchant(view: QuickPayMerchantView) -> MerchantOut:
     return MerchantOut(
         merchant_code=view.merchant_code,
         name=view.name,
-        max_per_transaction=_money(view.max_per_transaction),
-        max_daily=_money(view.max_daily),
+        max_per_transaction=money_out(view.max_per_transaction),
+        max_daily=money_out(view.max_daily),
         max_monthly=_optional(view.max_monthly),
     )
 
@@ -91,11 +83,11 @@ def _binding(view: BindingView) -> BindingOut:
         account_label=view.account_label,
         state=view.state,
         suspended_reason=view.suspended_reason,
-        per_transaction=_money(view.per_transaction),
-        daily=_money(view.daily),
+        per_transaction=money_out(view.per_transaction),
+        daily=money_out(view.daily),
         monthly=_optional(view.monthly),
-        used_today=_money(view.used_today),
-        used_this_month=_money(view.used_this_month),
+        used_today=money_out(view.used_today),
+        used_this_month=money_out(view.used_this_month),
         token_issued=view.token_issued,
         created_at=view.created_at,
         confirmed_at=view.confirmed_at,
@@ -125,11 +117,11 @@ def _partner_binding(view: BindingView) -> PartnerBindingOut:
         merchant_code=view.merchant_code,
         state=view.state,
         suspended_reason=view.suspended_reason,
-        per_transaction=_money(view.per_transaction),
-        daily=_money(view.daily),
+        per_transaction=money_out(view.per_transaction),
+        daily=money_out(view.daily),
         monthly=_optional(view.monthly),
-        used_today=_money(view.used_today),
-        used_this_month=_money(view.used_this_month),
+        used_today=money_out(view.used_today),
+        used_this_month=money_out(view.used_this_month),
         confirmed_at=view.confirmed_at,
         revoked_at=view.revoked_at,
     )
@@ -158,9 +150,9 @@ def _debit(view: DebitView) -> DebitOut:
         merchant_name=view.merchant_name,
         client_order_id=view.client_order_id,
         state=view.state,
-        amount=_money(view.amount),
-        refunded=_money(view.refunded),
-        merchant_fee=_money(view.merchant_fee),
+        amount=money_out(view.amount),
+        refunded=money_out(view.refunded),
+        merchant_fee=money_out(view.merchant_fee),
         description=view.description,
         created_at=view.created_at,
         settled_at=view.settled_at,
