@@ -35,7 +35,9 @@ def test_the_same_key_for_another_payee_is_refused() -> None:
     assert (balance(a.account), balance(b.account)) == (5_00, 0)
 
 
-def test_losing_the_race_on_the_key_answers_the_winning_order(monkeypatch: Any) -> None:
+def test_a_replay_is_answered_after_the_unique_key_refuses_it(monkeypatch: Any) -> None:
+    # No look-up before the insert: the order row's unique key refuses the replay (as it
+    # refuses a concurrent twin that lost the race), and only then is the stored order read.
     payer, payee = make_payer(), make_payer(name="李四", balance=0)
     req = PaymentRequest(
         payer.account.public_id, cny("7.00"), payee_ledger_account_id=payee.account.public_id
@@ -44,13 +46,16 @@ def test_losing_the_race_on_the_key_answers_the_winning_order(monkeypatch: Any) 
     real = services._existing
     calls: list[str] = []
 
-    def blind_first(*args: Any) -> Any:
+    def counting(*args: Any) -> Any:
         calls.append("x")
-        return None if len(calls) == 1 else real(*args)  # the first look misses (the race)
+        return real(*args)
 
-    monkeypatch.setattr(services, "_existing", blind_first)
+    monkeypatch.setattr(services, "_existing", counting)
     again = services.do_create_payment(payer.principal, req, idempotency_key="k-race")
     assert again.order_id == winner.order_id
-    assert len(calls) == 2
+    assert len(calls) == 1
     assert PaymentOrder.objects.count() == 1
     assert balance(payee.account) == 7_00
+    fresh = services.do_create_payment(payer.principal, req, idempotency_key="k-other")
+    assert fresh.order_id != winner.order_id
+    assert len(calls) == 1  # a new order is never looked up

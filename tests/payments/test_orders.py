@@ -283,3 +283,16 @@ def test_with_a_step_up_a_large_payment_goes_through_once() -> None:
     with pytest.raises(StepUpRequired):  # the grant was spent
         services.do_create_payment(payer.principal, req)
     assert balance(payee.account) == 8000_00
+
+
+def test_a_replayed_large_payment_answers_its_order_without_a_new_step_up() -> None:
+    payer, payee = make_payer(), make_payer(name="李四", balance=0)
+    step_up(payer)
+    req = PaymentRequest(
+        payer.account.public_id, cny("8000.00"), payee_ledger_account_id=payee.account.public_id
+    )
+    first = services.do_create_payment(payer.principal, req, idempotency_key="big-1")
+    # the grant is spent: the replay's own check refuses, and the stored order answers
+    again = services.do_create_payment(payer.principal, req, idempotency_key="big-1")
+    assert again.order_id == first.order_id and again.state == "settled"
+    assert balance(payee.account) == 8000_00 and PaymentOrder.objects.count() == 1

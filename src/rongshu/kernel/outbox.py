@@ -21,7 +21,7 @@ from typing import Any, ClassVar, TypeVar
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from rongshu.kernel import clock
+from rongshu.kernel import clock, fastsql
 from rongshu.kernel.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -107,24 +107,20 @@ def record_events(items: Sequence[tuple[DomainEvent, str | None]]) -> list[Outbo
     if not items:
         return []
     now = clock.now()
-    rows = OutboxEvent.objects.bulk_create(
-        [
-            OutboxEvent(
-                event_type=event.event_type,
-                payload=event.payload(),
-                dedupe_key=key,
-                next_attempt_at=now,
-                created_at=now,
-            )
-            for event, key in items
-        ]
-    )
+    rows = [
+        OutboxEvent(
+            event_type=event.event_type,
+            payload=event.payload(),
+            dedupe_key=key,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for event, key in items
+    ]
+    fastsql.insert(rows)  # on every command's path: no ORM query compilation
     if settings.OUTBOX_DISPATCH_ON_COMMIT:
-        ids = [row.pk for row in rows if row.pk is not None]
-        if len(ids) == len(rows):
-            transaction.on_commit(lambda: dispatch_pending(event_ids=ids))
-        else:  # a backend that does not return the new ids: deliver what is due
-            transaction.on_commit(lambda: dispatch_pending())
+        ids = [row.pk for row in rows]
+        transaction.on_commit(lambda: dispatch_pending(event_ids=ids))
     return rows
 
 

@@ -8,11 +8,14 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
+from django.db import connection
 from django.db.models import Q, Sum
 
+from rongshu.kernel import fastsql
 from rongshu.ledger.errors import AccountNotFound
 from rongshu.ledger.models import Account, BalanceSnapshot, Hold, Transfer
 from rongshu.ledger.types import (
+    AccountOwner,
     AccountView,
     Statement,
     StatementLine,
@@ -50,6 +53,26 @@ def account_view(account: Account) -> AccountView:
 
 def find_account(public_id: uuid.UUID) -> Account | None:
     return Account.objects.filter(public_id=public_id).first()
+
+
+def owners_of(public_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, AccountOwner]:
+    """Owner, currency and name of each of these accounts that exists, in one statement."""
+    wanted = list(dict.fromkeys(public_ids))
+    if not wanted:
+        return {}
+    marks = ", ".join(["%s"] * len(wanted))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT public_id, owner_type, owner_id, currency, name "  # noqa: S608
+            f"FROM {fastsql.table(Account)} WHERE public_id IN ({marks})",
+            [fastsql.prep(Account, "public_id", value) for value in wanted],
+        )
+        rows = cursor.fetchall()
+    out = {}
+    for public_id, owner_type, owner_id, currency, name in rows:
+        key = public_id if isinstance(public_id, uuid.UUID) else uuid.UUID(public_id)
+        out[key] = AccountOwner(key, owner_type, owner_id, currency, name)
+    return out
 
 
 def get_account(public_id: uuid.UUID) -> AccountView:

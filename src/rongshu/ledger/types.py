@@ -73,6 +73,17 @@ class TransferResult:
         return self.result in ("created", "exists")
 
 
+@dataclass(frozen=True, slots=True)
+class AccountOwner:
+    """Who holds an account, read without its balances (for checks on a hot path)."""
+
+    public_id: uuid.UUID
+    owner_type: str
+    owner_id: str
+    currency: str
+    name: str
+
+
 @dataclass(frozen=True)
 class AccountView:
     public_id: uuid.UUID

@@ -16,9 +16,10 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
+from rongshu.kernel import fastsql
 from rongshu.kernel.money import Money
 from rongshu.payments.errors import LimitExceeded
 from rongshu.payments.models import LimitUsage
@@ -125,6 +126,45 @@ def _row(customer_id: uuid.UUID, channel: str, period: str, day: dt.date, curren
         ).pk
 
 
+def _change_both(
+    customer_id: uuid.UUID,
+    channel: str,
+    currency: str,
+    day: dt.date,
+    delta: int,
+    room: tuple[int, int] | None,
+) -> set[str]:
+    """Add ``delta`` to the customer's day and year rows in ONE statement (so consuming and
+    releasing lock the two rows in the same order); with ``room`` = (daily, yearly caps)
+    only a row that stays within its cap changes, without it only one that stays ≥ 0.
+    Returns the periods changed."""
+    quote = connection.ops.quote_name
+    used, period, starts = quote("used_minor"), quote("period"), quote("starts_on")
+    bound = f"{used} <= %s" if room is not None else f"{used} >= %s"
+    if room is not None:
+        day_bound, year_bound = room[0] - delta, room[1] - delta
+    else:
+        day_bound = year_bound = -delta
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {fastsql.table(LimitUsage)} SET {used} = {used} + %s "  # noqa: S608
+            f"WHERE {quote('customer_id')} = %s AND {quote('channel')} = %s "
+            f"AND {quote('currency')} = %s AND (({period} = 'day' AND {starts} = %s AND {bound}) "
+            f"OR ({period} = 'year' AND {starts} = %s AND {bound})) RETURNING {period}",
+            [
+                delta,
+                fastsql.prep(LimitUsage, "customer_id", customer_id),
+                channel,
+                currency,
+                fastsql.prep(LimitUsage, "starts_on", day),
+                day_bound,
+                fastsql.prep(LimitUsage, "starts_on", day.replace(month=1, day=1)),
+                year_bound,
+            ],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
 def do_consume_limits(
     customer_id: uuid.UUID, channel: str, auth_level: str, amount: Money, day: dt.date
 ) -> None:
@@ -137,23 +177,24 @@ def do_consume_limits(
             "The amount is over the per-transaction limit.",
             data={**data, "limit": "per_transaction"},
         )
+    # One conditional UPDATE of both rows on their natural keys (no look-up of ids first).
+    # A period it did not raise — its first payment, or a refusal — has its row looked up
+    # (created if missing) and is tried once more on its own.
+    raised = _change_both(
+        customer_id, channel, amount.currency, day, amount.minor, (limits.daily, limits.yearly)
+    )
     for period, cap in (("day", limits.daily), ("year", limits.yearly)):
-        starts = day if period == "day" else day.replace(month=1, day=1)
-        # One conditional UPDATE on the row's natural key (no look-up of its id first); only
-        # when nothing matched — the period's first payment, or a refusal — is the row looked
-        # up (created if missing) and the UPDATE tried once more.
-        room = LimitUsage.objects.filter(
+        if period in raised:
+            continue
+        _row(customer_id, channel, period, day, amount.currency)
+        updated = LimitUsage.objects.filter(
             customer_id=customer_id,
             channel=channel,
             period=period,
-            starts_on=starts,
+            starts_on=day if period == "day" else day.replace(month=1, day=1),
             currency=amount.currency,
             used_minor__lte=cap - amount.minor,
-        )
-        updated = room.update(used_minor=F("used_minor") + amount.minor)
-        if updated == 0:
-            _row(customer_id, channel, period, day, amount.currency)
-            updated = room.update(used_minor=F("used_minor") + amount.minor)
+        ).update(used_minor=F("used_minor") + amount.minor)
         if updated != 1:
             raise LimitExceeded(
                 f"The amount is over your {'daily' if period == 'day' else 'yearly'} limit.",
@@ -163,16 +204,7 @@ def do_consume_limits(
 
 def do_release_limits(customer_id: uuid.UUID, channel: str, amount: Money, day: dt.date) -> None:
     """Give usage back (a payment that was rejected or returned)."""
-    for period in ("day", "year"):
-        starts = day if period == "day" else day.replace(month=1, day=1)
-        LimitUsage.objects.filter(
-            customer_id=customer_id,
-            channel=channel,
-            period=period,
-            starts_on=starts,
-            currency=amount.currency,
-            used_minor__gte=amount.minor,
-        ).update(used_minor=F("used_minor") - amount.minor)
+    _change_both(customer_id, channel, amount.currency, day, -amount.minor, None)
 
 
 def used_today(customer_id: uuid.UUID, channel: str, day: dt.date, currency: str = "CNY") -> int:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -30,14 +30,14 @@ from django.db import IntegrityError, transaction
 
 from rongshu.identity import services as identity
 from rongshu.identity.types import Action, Principal, PrincipalKind
-from rongshu.kernel import clock
+from rongshu.kernel import clock, fastsql
 from rongshu.kernel.audit import do_audit
-from rongshu.kernel.errors import InvalidInput, PermissionDenied
+from rongshu.kernel.errors import DomainError, InvalidInput, PermissionDenied
 from rongshu.kernel.money import Money
 from rongshu.kernel.outbox import record_event, record_events
 from rongshu.ledger import queries as ledger_queries
 from rongshu.ledger import services as ledger
-from rongshu.ledger.types import TransferIn, TransferResult
+from rongshu.ledger.types import AccountOwner, TransferIn, TransferResult
 from rongshu.payments import interbank, limits, qr
 from rongshu.payments.errors import (
     DebitAccountInvalid,
@@ -181,8 +181,16 @@ def _meta(order: PaymentOrder) -> dict[str, Any]:
     return {"payment_order": str(order.public_id), "rail": order.rail}
 
 
-def _check_debit_account(customer_id: uuid.UUID, account_id: uuid.UUID, currency: str) -> None:
-    account = ledger_queries.find_account(account_id)
+def _check_debit_account(
+    customer_id: uuid.UUID,
+    account_id: uuid.UUID,
+    currency: str,
+    known: Mapping[uuid.UUID, AccountOwner] | None = None,
+) -> None:
+    """``known``: the accounts already read (:func:`ledger.queries.owners_of`)."""
+    account = (known if known is not None else ledger_queries.owners_of([account_id])).get(
+        account_id
+    )
     if account is None or account.owner_type != "customer" or account.owner_id != str(customer_id):
         raise DebitAccountInvalid("This account is not one of yours.")
     if account.currency != currency:
@@ -193,8 +201,11 @@ def _names_match(given: str, holder: str) -> bool:
     return "".join(given.split()).casefold() == "".join(holder.split()).casefold()
 
 
-def _resolve_internal(request: PaymentRequest) -> tuple[uuid.UUID, str, str]:
-    """(ledger account, account number, holder name) of one of our accounts."""
+def _resolve_internal(
+    request: PaymentRequest, known: Mapping[uuid.UUID, AccountOwner] | None = None
+) -> tuple[uuid.UUID, str, str]:
+    """(ledger account, account number, holder name) of one of our accounts; ``known``: the
+    accounts already read."""
     if request.payee_account_number:
         found = find_account_by_number(request.payee_account_number)
         if found is None:
@@ -207,7 +218,10 @@ def _resolve_internal(request: PaymentRequest) -> tuple[uuid.UUID, str, str]:
             )
         return found.ledger_account_id, found.account_number, found.holder_name
     if request.payee_ledger_account_id is not None:
-        account = ledger_queries.find_account(request.payee_ledger_account_id)
+        payee = request.payee_ledger_account_id
+        account = (
+            known if known is not None and payee in known else ledger_queries.owners_of([payee])
+        ).get(payee)
         if account is None or account.owner_type == "bank":
             raise PayeeUnknown("No customer account has this id.")
         if account.currency != request.amount.currency:
@@ -265,9 +279,11 @@ def _carry_out(
     it consumes limits or moves money. Any refusal after it (a limit, a payment rule, the
     ledger) raises and rolls the whole order back, so no other transaction ever sees a row
     whose money did not move. Then, in this order: limits (conditional UPDATEs, atomic), the
-    registered payment rules, the ledger transfers (funds move only after every rule passed),
-    and last the order's history (``created → authorized → final``, one INSERT) and its
-    events (one INSERT; keyed by the new order's id, so they cannot exist already).
+    registered payment rules, the order's history (``created → authorized → final``, one
+    INSERT) and its events (one INSERT; keyed by the new order's id, so they cannot exist
+    already), and last the ledger transfers: funds move only after every rule passed, and
+    the two accounts' rows, which other payments to the same payee wait for, are locked as
+    briefly as possible (from the posting to the commit).
     """
     assert order.customer_id is not None
     now = order.created_at
@@ -275,7 +291,7 @@ def _carry_out(
     order.updated_at = now
     if final_state == PaymentOrder.SETTLED:
         order.settled_at = now
-    order.save(force_insert=True)
+    fastsql.insert([order])
     limits.do_consume_limits(
         order.customer_id,
         order.channel,
@@ -284,13 +300,12 @@ def _carry_out(
         clock.local_today(),
     )
     check_payment_rules(check)
-    _apply(transfers)
     path = [
         ("", PaymentOrder.CREATED, ""),
         (PaymentOrder.CREATED, PaymentOrder.AUTHORIZED, order.auth_level),
         (PaymentOrder.AUTHORIZED, final_state, ""),
     ]
-    PaymentStateChange.objects.bulk_create(
+    fastsql.insert(
         [
             PaymentStateChange(
                 order=order, from_state=src, to_state=dst, actor=actor, reason=why, at=now
@@ -316,6 +331,7 @@ def _carry_out(
             if (event := EVENTS.get(dst)) is not None
         ]
     )
+    _apply(transfers)
 
 
 def _internal_transfers(order: PaymentOrder) -> list[TransferIn]:
@@ -409,13 +425,19 @@ def do_create_payment(
         raise InvalidInput(f"Unknown channel {channel!r}.", code="invalid_channel")
     customer_id = principal.customer_id
     actor = principal.principal_key
+    # A replay is not looked up first: the order row's unique key refuses it (IntegrityError,
+    # after a concurrent twin commits), or a check refuses it (a step-up already spent), and
+    # only then is the stored order read and answered. One statement less per new order.
     try:
         with transaction.atomic():
-            found = _existing(customer_id, idempotency_key, request)
-            if found is not None:
-                return order_view(found)
-            _check_debit_account(customer_id, request.debit_account_id, request.amount.currency)
             interbank_payment = bool(request.payee_bank_code)
+            payee_id = None if interbank_payment else request.payee_ledger_account_id
+            known = ledger_queries.owners_of(
+                [request.debit_account_id] + ([payee_id] if payee_id is not None else [])
+            )
+            _check_debit_account(
+                customer_id, request.debit_account_id, request.amount.currency, known
+            )
             if interbank_payment:
                 interbank.clearing()  # refuse (503) now rather than hold funds nobody can submit
                 network = interbank.choose_network(request.network, request.amount)
@@ -429,7 +451,7 @@ def do_create_payment(
                     )
             else:
                 network = ""
-                creditor_id, _number, holder = _resolve_internal(request)
+                creditor_id, _number, holder = _resolve_internal(request, known)
                 if creditor_id == request.debit_account_id:
                     raise PayeeUnknown("You cannot pay an account to itself.", code="same_account")
                 request = PaymentRequest(**{**request.__dict__, "payee_name": holder})
@@ -463,9 +485,9 @@ def do_create_payment(
             else:
                 _carry_out(order, actor, check, PaymentOrder.SETTLED, _internal_transfers(order))
             return order_view(order)
-    except IntegrityError:
-        # A concurrent submission with the same key inserted its order first (the unique
-        # key refused ours and everything above rolled back): answer that order.
+    except (IntegrityError, DomainError):
+        # Everything above rolled back. A replay (or a concurrent twin that inserted its
+        # order first) answers the stored order; anything else was a real refusal.
         replayed = _existing(customer_id, idempotency_key, request)
         if replayed is None:
             raise
