@@ -40,12 +40,11 @@ from sklearn.svm import LinearSVC  # noqa: E402
 from rongshu.assistant import embeddings as emb  # noqa: E402
 from rongshu.assistant import store  # noqa: E402
 from rongshu.assistant.engine import (  # noqa: E402
-    OOS_LABEL,
     IntentClassifier,
     KbEngine,
     train_kb_engine,
 )
-from rongshu.assistant.services import read_faq_set  # noqa: E402
+from rongshu.assistant.services import read_faq_set, read_tuning_set  # noqa: E402
 from rongshu.assistant.text import has_chinese  # noqa: E402
 
 BANKING77 = h.ROOT / "data" / "banking77" / "train.csv"
@@ -159,7 +158,7 @@ def evaluate(
         if latencies is not None:
             latencies.append((time.perf_counter() - t0, time.process_time() - c0))
         top1 += best.key == key
-        confident = best.key != OOS_LABEL and best.probability >= engine.threshold
+        confident = engine.is_confident(text, best)
         replied += confident
         for channel in answered:
             # Right only when the reply is the right entry's answer for this channel.
@@ -180,11 +179,16 @@ def knowledge_base(metrics: dict[str, object], quick: bool) -> None:
     tune = oos["zh-hans"][::2] + oos["en"][::2]
     unseen_oos = oos["zh-hans"][1::2] + oos["en"][1::2]
     started = time.perf_counter()
-    engine, _ = train_kb_engine(records, tune, cache_dir=CACHE)
+    tuning = read_tuning_set()
+    engine, _ = train_kb_engine(records, tune, cache_dir=CACHE, tuning=tuning)
     metrics["kb_entries"] = len(records)
     metrics["kb_train_s"] = round(time.perf_counter() - started, 2)
     metrics["train_s"] = metrics["kb_train_s"]
     metrics["kb_embeddings"] = engine.embeddings is not None
+    for language, short in (("zh-hans", "zh"), ("en", "en")):
+        metrics[f"{short}_kb_alpha"] = engine.alpha_for(language)
+        metrics[f"{short}_kb_threshold"] = round(engine.threshold_for(language), 4)
+    metrics["en_kb_tuning_size"] = len(tuning.texts)
     engine.rank("warm up", k=1)  # load the encoder before timing
     latencies: list[tuple[float, float]] = []
     evaluate(engine, read_eval("zh_eval"), "zh-hans", "zh_kb", metrics, latencies)
@@ -193,7 +197,7 @@ def knowledge_base(metrics: dict[str, object], quick: bool) -> None:
     rejected = 0
     for text in unseen_oos:
         best = engine.rank(text, k=1)[0]
-        rejected += best.key == OOS_LABEL or best.probability < engine.threshold
+        rejected += not engine.is_confident(text, best)
     metrics["oos_rejection_rate"] = round(rejected / len(unseen_oos), 4)
     metrics["oos_heldout_size"] = len(unseen_oos)
     wall = [w * 1000 for w, _ in latencies]
@@ -209,7 +213,9 @@ def knowledge_base(metrics: dict[str, object], quick: bool) -> None:
     if quick:
         return
     # The old figures: held-out last paraphrases (template-like wording, optimistic).
-    held_engine, held = train_kb_engine(records, tune, hold_out_last=True, cache_dir=CACHE)
+    held_engine, held = train_kb_engine(
+        records, tune, hold_out_last=True, cache_dir=CACHE, tuning=tuning
+    )
     for language, flag in (("zh", True), ("en", False)):
         pairs = [
             (t, k) for t, k in zip(held.texts, held.labels, strict=True) if has_chinese(t) == flag
@@ -217,7 +223,7 @@ def knowledge_base(metrics: dict[str, object], quick: bool) -> None:
         right = sum(held_engine.rank(t, k=1)[0].key == k for t, k in pairs)
         metrics[f"{language}_kb_heldout_paraphrase_accuracy"] = round(right / len(pairs), 4)
     # English on TF-IDF only, to show what the embeddings add to the knowledge base.
-    plain, _ = train_kb_engine(records, tune, embeddings=None)
+    plain, _ = train_kb_engine(records, tune, embeddings=None, tuning=tuning)
     tfidf_metrics: dict[str, object] = {}
     evaluate(plain, read_eval("en_eval"), "en", "en_kb_tfidf", tfidf_metrics)
     evaluate(plain, read_eval("zh_eval"), "zh-hans", "zh_kb_tfidf", tfidf_metrics)

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from rongshu.assistant.embeddings import default_model_dir
+
 TRAIN = [
     ("what is my balance", "balance"),
     ("how much money is in my account", "balance"),
@@ -45,6 +47,24 @@ def test_eval_prints_the_figures(tmp_path: Path) -> None:
     assert float(lines["accuracy"]) == 1.0
     assert float(lines["macro_f1"]) == 1.0
     assert float(lines["p99_ms"]) >= float(lines["p50_ms"]) > 0
+
+
+def _run(tmp_path: Path, *flags: str) -> dict[str, str]:
+    out = StringIO()
+    train = write(tmp_path / "train.csv", TRAIN)
+    test = write(tmp_path / "test.csv", TEST)
+    call_command(
+        "assistant", "eval", "--train", str(train), "--test", str(test), *flags, stdout=out
+    )
+    return dict(line.split(" ", 1) for line in out.getvalue().splitlines()[1:])
+
+
+def test_eval_uses_the_configured_embeddings_unless_told_not_to(tmp_path: Path) -> None:
+    configured = default_model_dir()
+    assert _run(tmp_path)["embeddings"] == (str(configured) if configured else "off")
+    assert _run(tmp_path, "--no-embeddings")["embeddings"] == "off"
+    with pytest.raises(CommandError, match="exclude each other"):
+        _run(tmp_path, "--no-embeddings", "--embeddings", str(tmp_path))
 
 
 def test_eval_refuses_files_without_the_columns(tmp_path: Path) -> None:

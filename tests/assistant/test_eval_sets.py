@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rongshu.assistant.engine import OOS_LABEL, lexicon_samples, load_lexicon, split_key
-from rongshu.assistant.services import read_faq_set
+from rongshu.assistant.services import read_faq_set, read_tuning_set
 from rongshu.assistant.text import has_chinese, normalise
 
 EVAL = Path(__file__).resolve().parents[2] / "data" / "assistant"
@@ -82,3 +82,21 @@ def test_lexicon_only_labels_topics_and_aspects_that_exist() -> None:
     assert set(topic_cues.labels) <= topics and set(aspect_cues.labels) <= aspects
     assert set(crossed.labels) <= keys and len(crossed.texts) > len(records)
     assert lexicon_samples(records, load_lexicon()) == (topic_cues, aspect_cues, crossed)
+
+
+def test_english_tuning_questions_are_labelled_new_and_not_copies_of_the_blind_set() -> None:
+    """``data/tuning.en.csv`` tunes the English mixing weight and threshold: real entries,
+    English, no repeats, no training text, and not within a 0.8 similarity ratio of an
+    evaluation question (the blind sets are never tuned on)."""
+    tuning = read_tuning_set()
+    records, _ = read_faq_set()
+    assert len(tuning.texts) >= 300
+    assert set(tuning.labels) <= {r.key for r in records}
+    assert not any(has_chinese(t) for t in tuning.texts)
+    normalised = [normalise(t) for t in tuning.texts]
+    assert len(set(normalised)) == len(normalised)
+    assert not set(normalised) & _training_texts()
+    questions = [normalise(text) for name in SETS for text, _ in _read(name)]
+    for text in normalised:
+        close = difflib.get_close_matches(text, questions, n=1, cutoff=0.8)
+        assert not close, (text, close)

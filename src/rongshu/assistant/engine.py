@@ -12,8 +12,11 @@ feeds it the knowledge base and stores trained engines under ``DATA_DIR``.
 * :class:`FaqRetriever` — BM25 (Okapi) over each entry's question and paraphrases, one
   document per entry and language.
 * :class:`KbEngine` — mixes both into one distribution over FAQ entries, with a confidence
-  threshold (tuned on held-out paraphrases and out-of-scope examples) below which the
-  assistant asks a clarifying question with the top suggestions instead of answering.
+  threshold below which the assistant asks a clarifying question with the top suggestions
+  instead of answering. The mixing weight and the threshold are tuned *per language* (the
+  language of the message, :func:`~rongshu.assistant.text.detect_language`): Chinese on its
+  held-out calibration examples, English on hand-written tuning questions when given
+  (``data/tuning.en.csv``), each with that language's held-out out-of-scope examples.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
 from rongshu.assistant import embeddings as emb
-from rongshu.assistant.text import has_chinese, normalise, tokenize
+from rongshu.assistant.text import detect_language, has_chinese, normalise, tokenize
 from rongshu.assistant.types import FaqRecord
 
 OOS_LABEL = "_out_of_scope"
@@ -212,8 +215,10 @@ def split_key(key: str) -> tuple[str, str]:
     return topic, aspect or "_"
 
 
-# Bumped when a saved engine of an older rongshu cannot be used by this code (2: embeddings).
-MODEL_FORMAT = 2
+# Bumped when a saved engine of an older rongshu cannot be used by this code (2: embeddings,
+# 3: mixing weight and threshold per language).
+MODEL_FORMAT = 3
+LANGUAGES = ("zh-hans", "en")
 
 
 @dataclass
@@ -224,6 +229,8 @@ class KbEngine:
     plus :data:`OOS_LABEL` for questions outside the bank) and *what is asked* (the aspect:
     fees, limits, how to apply …), so an aspect learnt on one product transfers to the others.
     Their product over the entries that exist is mixed with a BM25 retrieval distribution.
+    ``alphas`` (the classifiers' share of the mix) and ``thresholds`` are per language of the
+    message; ``alpha`` and ``threshold`` serve a language without its own setting.
     """
 
     version: str
@@ -235,6 +242,8 @@ class KbEngine:
     threshold: float = 0.3
     power: float = 1.0
     calibration_accuracy: float = 0.0
+    alphas: dict[str, float] = field(default_factory=dict)
+    thresholds: dict[str, float] = field(default_factory=dict)
     trained_samples: int = 0
     train_seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -292,9 +301,22 @@ class KbEngine:
             return clf
         return alpha * clf + (1 - alpha) * self.bm25_distribution(text)
 
+    def alpha_for(self, language: str) -> float:
+        return self.alphas.get(language, self.alpha)
+
+    def threshold_for(self, language: str) -> float:
+        """The confidence an answer needs for a message in ``language`` (``zh-hans``/``en``)."""
+        return self.thresholds.get(language, self.threshold)
+
+    def is_confident(self, text: str, top: Ranked) -> bool:
+        """Whether ``top`` (the first of :meth:`rank`) is answered rather than clarified."""
+        return top.key != OOS_LABEL and top.probability >= self.threshold_for(detect_language(text))
+
     def distribution(self, text: str) -> np.ndarray:
-        """Probability over ``self.labels`` (the entries, then :data:`OOS_LABEL`)."""
-        return self.mix(self.classifier_distribution([text])[0], text, self.alpha)
+        """Probability over ``self.labels`` (the entries, then :data:`OOS_LABEL`), mixed with
+        the weight of the message's language."""
+        alpha = self.alpha_for(detect_language(text))
+        return self.mix(self.classifier_distribution([text])[0], text, alpha)
 
     def rank(self, text: str, k: int = 3) -> list[Ranked]:
         """The top ``k`` labels (may include :data:`OOS_LABEL`), most likely first."""
@@ -446,7 +468,8 @@ def _utility(correct: np.ndarray, oos: np.ndarray, confidence: np.ndarray, t: fl
     return float(good - bad)
 
 
-def _resolve_embeddings(embeddings: str | Path | None) -> str | None:
+def resolve_embeddings(embeddings: str | Path | None) -> str | None:
+    """:data:`DEFAULT` → the configured model directory (or ``None``); else as given."""
     if embeddings == DEFAULT:
         configured = emb.default_model_dir()
         return str(configured) if configured is not None else None
@@ -480,6 +503,7 @@ def train_kb_engine(
     lexicon: Lexicon | str | None = DEFAULT,
     cache_dir: Path | None = None,
     embed_chinese: bool = False,
+    tuning: Samples | None = None,
 ) -> tuple[KbEngine, Samples]:
     """Train an engine on ``records`` (+ out-of-scope examples as one extra class).
 
@@ -487,6 +511,9 @@ def train_kb_engine(
     :data:`DEFAULT` (the configured model, see :func:`embeddings.default_model_dir`).
     ``lexicon``: extra cue examples (:func:`lexicon_samples`); :data:`DEFAULT` is the shipped
     ``data/lexicon.json``, ``None`` none. ``cache_dir`` keeps the training embeddings on disk.
+    ``tuning``: hand-written questions labelled with their entry, never trained on; a language
+    that has some tunes its mixing weight and threshold on them (plus its held-out
+    out-of-scope examples) instead of on its held-out paraphrases.
     Returns the engine and the held-out paraphrases (empty unless ``hold_out_last``).
     """
     started = time.perf_counter()
@@ -499,14 +526,19 @@ def train_kb_engine(
     train.labels.extend([OOS_LABEL] * len(oos))
     fit, cal = _split_for_calibration(train)
     by_key = {r.key: r for r in records}
-    model = _resolve_embeddings(embeddings)
+    model = resolve_embeddings(embeddings)
     empty = Samples([], [])
     topic_cues, aspect_cues, crossed = (
         lexicon_samples(records, lex) if isinstance(lex, Lexicon) else (empty, empty, empty)
     )
+    tuning = tuning or Samples([], [])
+    kept = [i for i, key in enumerate(tuning.labels) if key in by_key]  # inactive entries: out
+    tuning = Samples([tuning.texts[i] for i in kept], [tuning.labels[i] for i in kept])
     vectors: dict[str, np.ndarray] = {}
     if model is not None:
-        unique = sorted({*train.texts, *topic_cues.texts, *aspect_cues.texts, *crossed.texts})
+        unique = sorted(
+            {*train.texts, *topic_cues.texts, *aspect_cues.texts, *crossed.texts, *tuning.texts}
+        )
         matrix = embed_texts(emb.get_encoder(model), unique, embed_chinese, cache_dir)
         vectors = dict(zip(unique, matrix, strict=True))
     extra = _Extra(topic_cues, aspect_cues, crossed, model, embed_chinese, vectors)
@@ -521,7 +553,6 @@ def train_kb_engine(
         [split_key(cal.labels[i])[1] for i in in_scope],
         cal_vectors[in_scope] if cal_vectors is not None else None,
     )
-    truth = np.array(cal.labels)
     columns = np.array([probe.labels.index(label) for label in cal.labels])
     best_loss = float("inf")
     power_fit = 1.0
@@ -534,38 +565,79 @@ def train_kb_engine(
         if loss < best_loss:
             best_loss, power_fit = loss, float(power)
     probe.power = power_fit
-    clf = probe.classifier_distribution(cal.texts, cal_vectors)
-    is_oos = truth == OOS_LABEL
-    best: tuple[float, float, float, float] | None = None  # (utility, accuracy, alpha, t)
-    for alpha in _ALPHAS:
-        mixed = np.vstack([probe.mix(clf[i], text, alpha) for i, text in enumerate(cal.texts)])
-        predicted = np.array([probe.labels[i] for i in mixed.argmax(axis=1)])
-        confidence = np.where(predicted == OOS_LABEL, 0.0, mixed.max(axis=1))
-        correct = predicted == truth
-        accuracy = float(correct[~is_oos].mean()) if (~is_oos).any() else 0.0
-        for t in np.linspace(0.05, 0.9, 35):
-            utility = _utility(correct, is_oos, confidence, float(t))
-            candidate = (utility, accuracy, alpha, float(t))
-            if best is None or candidate[:2] > best[:2]:
-                best = candidate
-    assert best is not None
-    _, accuracy, alpha, threshold = best
+    settings = _tune_mixing(probe, cal, cal_vectors, tuning, extra.lookup(tuning.texts))
 
     # 2. Refit on everything with the tuned settings.
     engine = _fit_engine("", by_key, train, c, extra)
     engine.topics.temperature = probe.topics.temperature
     engine.aspects.temperature = probe.aspects.temperature
     digest = hashlib.sha256(
-        json.dumps([train.texts, train.labels, crossed.texts, model], ensure_ascii=False).encode()
+        json.dumps(
+            [train.texts, train.labels, crossed.texts, model, tuning.texts, tuning.labels],
+            ensure_ascii=False,
+        ).encode()
     ).hexdigest()[:10]
     engine.version = f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{digest}"
     engine.power = power_fit
-    engine.alpha = alpha
-    engine.threshold = threshold
-    engine.calibration_accuracy = accuracy
+    engine.alpha, engine.threshold, engine.calibration_accuracy = settings.pop("")
+    engine.alphas = {language: alpha for language, (alpha, _, _) in settings.items()}
+    engine.thresholds = {language: t for language, (_, t, _) in settings.items()}
+    engine.extra["calibration_accuracy"] = {lang: acc for lang, (_, _, acc) in settings.items()}
     engine.trained_samples = len(train.texts) + len(crossed.texts)
     engine.train_seconds = time.perf_counter() - started
     return engine, held
+
+
+def _tune_mixing(
+    probe: KbEngine,
+    cal: Samples,
+    cal_vectors: np.ndarray | None,
+    tuning: Samples,
+    tuning_vectors: np.ndarray | None,
+) -> dict[str, tuple[float, float, float]]:
+    """(alpha, threshold, accuracy) per language, and under ``""`` for all messages together.
+
+    The mixing weight and threshold maximise :func:`_utility` (ties: the higher accuracy) on
+    the language's in-scope examples — its ``tuning`` questions when it has some, else its
+    held-out calibration examples — and its held-out out-of-scope examples. English held-out
+    paraphrases come from templates and are answered far more confidently than customers'
+    own wording, which is why English has hand-written tuning questions.
+    """
+    texts = [*cal.texts, *tuning.texts]
+    truth = np.array([*cal.labels, *tuning.labels])
+    source = np.array([False] * len(cal.texts) + [True] * len(tuning.texts))
+    parts = [v for v in (cal_vectors, tuning_vectors) if v is not None]
+    vectors = np.vstack(parts) if probe.embeddings is not None and parts else None
+    clf = probe.classifier_distribution(texts, vectors) if texts else np.zeros((0, 0))
+    language = np.array([detect_language(t) for t in texts])
+    is_oos = truth == OOS_LABEL
+    scored: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+    for alpha in _ALPHAS:
+        mixed = np.vstack([probe.mix(clf[i], text, alpha) for i, text in enumerate(texts)])
+        predicted = np.array([probe.labels[i] for i in mixed.argmax(axis=1)])
+        confidence = np.where(predicted == OOS_LABEL, 0.0, mixed.max(axis=1))
+        scored[alpha] = (predicted == truth, confidence)
+
+    def tune(rows: np.ndarray) -> tuple[float, float, float]:
+        best: tuple[float, float, float, float] | None = None  # (utility, accuracy, alpha, t)
+        for alpha, (correct_all, confidence_all) in scored.items():
+            correct, confidence, oos = correct_all[rows], confidence_all[rows], is_oos[rows]
+            accuracy = float(correct[~oos].mean()) if (~oos).any() else 0.0
+            for t in np.linspace(0.05, 0.9, 35):
+                candidate = (_utility(correct, oos, confidence, float(t)), accuracy, alpha, t)
+                if best is None or candidate[:2] > best[:2]:
+                    best = candidate
+        assert best is not None
+        return float(best[2]), float(best[3]), float(best[1])
+
+    out = {"": tune(~source)}
+    for lang in LANGUAGES:
+        own = language == lang
+        with_tuning = own & source & ~is_oos
+        in_scope = with_tuning if with_tuning.any() else own & ~source & ~is_oos
+        if in_scope.any():
+            out[lang] = tune(in_scope | (own & ~source & is_oos))
+    return out
 
 
 def _topic_of(label: str) -> str:

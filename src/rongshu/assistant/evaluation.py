@@ -2,8 +2,9 @@
 measure it on another — accuracy, macro F1, per-message latency and training time.
 
 Uses only the engine's public :class:`~rongshu.assistant.engine.IntentClassifier`
-(``fit``/``predict``); ``embeddings`` passes a local sentence-embedding model directory
-through to it (the engine's optional backend).
+(``fit``/``predict``). Like ``bench/assistant.py`` it uses the configured sentence-embedding
+model (:func:`rongshu.assistant.embeddings.default_model_dir`) unless told otherwise:
+``embeddings`` = a model directory, or ``None`` for TF-IDF only.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
-from rongshu.assistant.engine import IntentClassifier
+from rongshu.assistant.engine import DEFAULT, IntentClassifier, resolve_embeddings
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class EvalResult:
     p50_ms: float
     p99_ms: float
     train_s: float
+    embeddings: str | None  # the model directory used, or None (TF-IDF only)
 
 
 def read_labelled_csv(path: Path) -> tuple[list[str], list[str]]:
@@ -51,12 +53,19 @@ def read_labelled_csv(path: Path) -> tuple[list[str], list[str]]:
 
 
 def evaluate(
-    train: Path, test: Path, *, embeddings: str | None = None, latency_sample: int = 500
+    train: Path,
+    test: Path,
+    *,
+    embeddings: str | Path | None = DEFAULT,
+    latency_sample: int = 500,
 ) -> EvalResult:
+    """``embeddings``: :data:`~rongshu.assistant.engine.DEFAULT` (the configured model, as the
+    benchmark does), a model directory, or ``None`` for TF-IDF only."""
     train_texts, train_labels = read_labelled_csv(train)
     test_texts, test_labels = read_labelled_csv(test)
+    model_dir = resolve_embeddings(embeddings)
     started = time.perf_counter()
-    model = IntentClassifier(embeddings=embeddings) if embeddings else IntentClassifier()
+    model = IntentClassifier(embeddings=model_dir)
     model.fit(train_texts, train_labels)
     train_s = time.perf_counter() - started
     predicted = model.predict(test_texts)
@@ -74,4 +83,5 @@ def evaluate(
         p50_ms=float(np.percentile(timings, 50)),
         p99_ms=float(np.percentile(timings, 99)),
         train_s=train_s,
+        embeddings=model_dir,
     )

@@ -8,6 +8,7 @@ Channels (API, web, webhooks) call these; nothing here knows HTTP. Reads are in
 
 from __future__ import annotations
 
+import csv
 import json
 import time
 import uuid
@@ -37,7 +38,7 @@ from rongshu.assistant.conversations import (
     register_sender,
     sms_segments,
 )
-from rongshu.assistant.engine import OOS_LABEL, KbEngine, train_kb_engine
+from rongshu.assistant.engine import OOS_LABEL, KbEngine, Samples, train_kb_engine
 from rongshu.assistant.errors import AssistantNotReady, FaqNotFound, InvalidFaq
 from rongshu.assistant.models import FaqEntry, FaqVersion
 from rongshu.assistant.text import detect_language
@@ -54,6 +55,9 @@ from rongshu.assistant.types import (
 from rongshu.kernel.audit import do_audit
 
 FAQ_SET = Path(__file__).resolve().parent / "data" / "faq.json"
+# Hand-written English questions (never trained on) that tune the English mixing weight and
+# threshold: English held-out paraphrases are template wording, answered too confidently.
+TUNING_SETS = (Path(__file__).resolve().parent / "data" / "tuning.en.csv",)
 FAQ_NAMESPACE = uuid.UUID("6f1d3c2e-7a44-4f7e-9a55-1f0e5b9d2c11")  # public ids of shipped keys
 MIN_PARAPHRASES = 2
 SUGGESTIONS = 3
@@ -65,6 +69,7 @@ __all__ = [
     "FAQ_SET",
     "MIN_PARAPHRASES",
     "SUGGESTIONS",
+    "TUNING_SETS",
     "ChannelSender",
     "Handled",
     "active_records",
@@ -94,6 +99,7 @@ __all__ = [
     "list_faq_entries",
     "principal_for_channel",
     "read_faq_set",
+    "read_tuning_set",
     "register_sender",
     "reply_with",
     "sms_segments",
@@ -319,6 +325,18 @@ def active_records() -> list[FaqRecord]:
     return [versions[(e.pk, e.version)].to_record(e.key, e.category) for e in entries]
 
 
+def read_tuning_set(paths: tuple[Path, ...] = TUNING_SETS) -> Samples:
+    """Hand-written questions labelled with their entry (CSV ``text,key``) for tuning the
+    per-language mixing weight and answer threshold (:func:`engine.train_kb_engine`)."""
+    out = Samples([], [])
+    for path in paths:
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                out.texts.append(row["text"])
+                out.labels.append(row["key"])
+    return out
+
+
 def do_train_model(
     *, records: list[FaqRecord] | None = None, out_of_scope: list[str] | None = None
 ) -> TrainResult:
@@ -330,7 +348,9 @@ def do_train_model(
     if out_of_scope is None:
         _, oos = read_faq_set()
         out_of_scope = [text for lang in LANGUAGES for text in oos[lang]]
-    engine, _ = train_kb_engine(records, out_of_scope, cache_dir=store.embedding_cache_dir())
+    engine, _ = train_kb_engine(
+        records, out_of_scope, cache_dir=store.embedding_cache_dir(), tuning=read_tuning_set()
+    )
     path = store.save_engine(engine)
     do_audit(
         "system",
@@ -343,8 +363,8 @@ def do_train_model(
         entries=len(records),
         samples=engine.trained_samples,
         seconds=time.perf_counter() - started,
-        threshold=engine.threshold,
-        calibration_accuracy=engine.calibration_accuracy,
+        thresholds={lang: engine.threshold_for(lang) for lang in LANGUAGES},
+        alphas={lang: engine.alpha_for(lang) for lang in LANGUAGES},
     )
 
 
@@ -385,7 +405,7 @@ def reply_with(engine: KbEngine, text: str, *, channel: str, language: str) -> R
     live = _live_records([r.key for r in ranked if r.key != OOS_LABEL])
     candidates = [r for r in ranked if r.key in live]
     top = ranked[0]
-    confident = top.key in live and top.probability >= engine.threshold
+    confident = top.key in live and engine.is_confident(text, top)
     if confident:
         entry, record = live[top.key]
         return Reply(

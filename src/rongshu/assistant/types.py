@@ -72,8 +72,8 @@ class TrainResult:
     entries: int
     samples: int
     seconds: float
-    threshold: float
-    calibration_accuracy: float
+    thresholds: dict[str, float]  # per language of the message
+    alphas: dict[str, float]  # the classifiers' share of the mix with BM25, per language
 
 
 class ConversationState:

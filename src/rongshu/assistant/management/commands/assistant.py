@@ -24,7 +24,13 @@ class Command(BaseCommand):
         parser.add_argument("--train", type=Path, help="eval: training CSV (text,category)")
         parser.add_argument("--test", type=Path, help="eval: test CSV (text,category)")
         parser.add_argument(
-            "--embeddings", default=None, help="eval: a local sentence-embedding model directory"
+            "--embeddings",
+            default=None,
+            help="eval: a sentence-embedding model directory (default: the configured model, "
+            "as in bench/assistant.py)",
+        )
+        parser.add_argument(
+            "--no-embeddings", action="store_true", help="eval: TF-IDF features only"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -44,7 +50,8 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"trained {result.version} on {result.entries} entries "
                     f"({result.samples} examples) in {result.seconds:.1f} s; "
-                    f"threshold {result.threshold:.2f}; saved {result.path}"
+                    f"thresholds {_per_language(result.thresholds)}; "
+                    f"mixing weights {_per_language(result.alphas)}; saved {result.path}"
                 )
             elif action == "ask":
                 if not options["text"]:
@@ -59,6 +66,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
 
     def _eval(self, options: dict[str, Any]) -> None:
+        from rongshu.assistant.engine import DEFAULT
         from rongshu.assistant.evaluation import evaluate
 
         train, test = options["train"], options["test"]
@@ -67,16 +75,26 @@ class Command(BaseCommand):
         for path in (train, test):
             if not path.is_file():
                 raise CommandError(f"{path} is not a file")
+        if options["no_embeddings"] and options["embeddings"]:
+            raise CommandError("--embeddings and --no-embeddings exclude each other")
+        embeddings: str | None = options["embeddings"] or DEFAULT
+        if options["no_embeddings"]:
+            embeddings = None
         try:
-            result = evaluate(train, test, embeddings=options["embeddings"])
+            result = evaluate(train, test, embeddings=embeddings)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(
             f"train {result.train_examples} examples, {result.classes} classes; "
             f"test {result.test_examples} examples"
         )
+        self.stdout.write(f"embeddings {result.embeddings or 'off'}")
         self.stdout.write(f"accuracy {result.accuracy:.4f}")
         self.stdout.write(f"macro_f1 {result.macro_f1:.4f}")
         self.stdout.write(f"p50_ms {result.p50_ms:.2f}")
         self.stdout.write(f"p99_ms {result.p99_ms:.2f}")
         self.stdout.write(f"train_s {result.train_s:.1f}")
+
+
+def _per_language(values: dict[str, float]) -> str:
+    return ", ".join(f"{language} {value:.2f}" for language, value in values.items())
