@@ -61,7 +61,7 @@ class BindingOut(Schema):
     merchant_name: str
     debit_account_id: uuid.UUID
     account_label: str
-    state: str = Field(description="pending, active, suspended or revoked")
+    state: str = Field(description="pending, active, suspended, revoked or expired")
     suspended_reason: str
     per_transaction: MoneyOut
     daily: MoneyOut
@@ -100,7 +100,7 @@ class PartnerBindingOut(Schema):
 
     id: uuid.UUID
     merchant_code: str
-    state: str = Field(description="pending, active, suspended or revoked")
+    state: str = Field(description="pending, active, suspended, revoked or expired")
     suspended_reason: str
     per_transaction: MoneyOut
     daily: MoneyOut
@@ -177,8 +177,12 @@ def list_merchants(request: HttpRequest) -> list[MerchantOut]:
 
 
 @router.get("/bindings", response=list[BindingOut], summary="My quick-pay bindings")
-def list_bindings(request: HttpRequest) -> list[BindingOut]:
-    return [_binding(b) for b in quickpay.list_my_bindings(_customer(request))]
+def list_bindings(request: HttpRequest, include_expired: bool = False) -> list[BindingOut]:
+    """Bindings never confirmed whose code ran out (``expired``) only when asked for."""
+    return [
+        _binding(b)
+        for b in quickpay.list_my_bindings(_customer(request), include_expired=include_expired)
+    ]
 
 
 class BindIn(Schema):

@@ -11,3 +11,4 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from rongshu.payments import jobs  # noqa: F401  (registers the EOD job)
+        from rongshu.payments.quickpay import jobs as quickpay_jobs  # noqa: F401  (EOD, outbox)

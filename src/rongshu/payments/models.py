@@ -196,6 +196,8 @@ class QuickPayMerchant(models.Model):
     max_daily_minor = models.BigIntegerField()
     max_monthly_minor = models.BigIntegerField(null=True, blank=True)
     active = models.BooleanField(default=True)
+    # where the bank POSTs the partner's signed notifications (blank: none are sent)
+    notify_url = models.URLField(max_length=500, blank=True)
     created_at = models.DateTimeField()
 
     def __str__(self) -> str:
@@ -209,7 +211,13 @@ class QuickPayBinding(models.Model):
     PENDING = "pending"
     ACTIVE = "active"
     REVOKED = "revoked"
-    STATES = [(PENDING, "pending"), (ACTIVE, "active"), (REVOKED, "revoked")]
+    EXPIRED = "expired"  # never confirmed: its one-time code ran out (end-of-day job)
+    STATES = [
+        (PENDING, "pending"),
+        (ACTIVE, "active"),
+        (REVOKED, "revoked"),
+        (EXPIRED, "expired"),
+    ]
 
     public_id = models.UUIDField(default=new_id, unique=True, editable=False)
     customer_id = models.UUIDField(db_index=True)
@@ -222,6 +230,10 @@ class QuickPayBinding(models.Model):
     daily_minor = models.BigIntegerField()
     monthly_minor = models.BigIntegerField(null=True, blank=True)
     challenge_id = models.UUIDField(null=True, blank=True)
+    code_expires_at = models.DateTimeField(null=True, blank=True)  # the one-time code's expiry
+    # the suspension reason last notified to the partner ("" = none): a status change of the
+    # account or the consent notifies only when the binding's suspension really changes
+    reported_suspension = models.CharField(max_length=20, blank=True)
     consent_notice_version = models.CharField(max_length=20)
     consented_at = models.DateTimeField()
     token_hash = models.CharField(max_length=64, blank=True)
@@ -288,3 +300,27 @@ class QuickPayDebit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_order_id} → {self.order_id}"
+
+
+class QuickPayNotification(models.Model):
+    """A signed notification to a quick-pay merchant's ``notify_url`` (binding state changes,
+    settled and refunded debits). Created in the business transaction with an outbox event;
+    delivered after commit by the outbox handler, at least once, under the stable
+    ``event_id`` the partner de-duplicates on. Failed attempts are counted by the outbox event
+    (its dedupe key is ``quickpay.notify:<event_id>``); a dead letter is resent from the
+    console."""
+
+    event_id = models.UUIDField(default=new_id, unique=True, editable=False)
+    merchant = models.ForeignKey(Merchant, models.PROTECT, related_name="quickpay_notifications")
+    event_type = models.CharField(max_length=40)
+    body = models.JSONField()
+    created_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    deliveries = models.PositiveIntegerField(default=0)  # successful deliveries (resends too)
+    last_status = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["merchant", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"

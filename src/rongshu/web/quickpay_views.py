@@ -41,6 +41,7 @@ def _state_labels() -> dict[str, str]:
         "active": _("Active"),
         "suspended": _("Suspended"),
         "revoked": _("Cancelled"),
+        "expired": _("Expired"),
     }
 
 
@@ -137,9 +138,11 @@ def bindings(request: HttpRequest) -> HttpResponse:
                 _("We sent a one-time code to %(phone)s.") % {"phone": challenge.masked_phone},
             )
             return redirect(f"{HOME}{view.binding_id}/")
+    show_expired = request.GET.get("expired") == "1"
     context.update(
         form=form,
-        rows=[_row(b) for b in quickpay.list_my_bindings(who)],
+        show_expired=show_expired,
+        rows=[_row(b) for b in quickpay.list_my_bindings(who, include_expired=show_expired)],
         merchants=[
             {
                 "m": m,
@@ -273,3 +276,81 @@ def console_bindings(request: HttpRequest) -> HttpResponse:
         "payments/console_quickpay.html",
         {"form": form, "rows": rows, "searched": searched},
     )
+
+
+# ------------------------------------------------------------------ staff: notifications
+def _notification_labels() -> dict[str, str]:
+    return {
+        "pending": _("Waiting"),
+        "retrying": _("Retrying"),
+        "delivered": _("Delivered"),
+        "failed": _("Failed"),
+    }
+
+
+def _merchant_page(
+    request: HttpRequest, who: Principal, merchant_code: str, **extra: Any
+) -> HttpResponse:
+    failed_only = request.GET.get("failed") == "1"
+    try:
+        view = quickpay.access_notify_settings(who, merchant_code, failed_only=failed_only)
+    except DomainError as exc:
+        raise Http404(error_message(exc)) from exc
+    labels = _notification_labels()
+    context = {
+        "m": view,
+        "failed_only": failed_only,
+        "rows": [{"n": n, "state_label": labels.get(n.state, n.state)} for n in view.notifications],
+        "form_url": extra.pop("form_url", view.notify_url),
+        **extra,
+    }
+    return render(
+        request,
+        "payments/console_quickpay_merchant.html",
+        context,
+        status=400 if extra.get("error") else 200,
+    )
+
+
+@staff_required(Action.PAYMENT_VIEW)
+def console_merchants(request: HttpRequest) -> HttpResponse:
+    """Staff: the quick-pay merchants, where their notifications go and how many failed."""
+    who: Principal = request.principal  # type: ignore[attr-defined]
+    return render(
+        request,
+        "payments/console_quickpay_merchants.html",
+        {"merchants": quickpay.list_notify_merchants(who)},
+    )
+
+
+@staff_required(Action.PAYMENT_VIEW)
+def console_merchant(request: HttpRequest, merchant_code: str) -> HttpResponse:
+    """Staff: a merchant's notification URL (``payment.manage`` changes it) and its latest or
+    failed notifications."""
+    who: Principal = request.principal  # type: ignore[attr-defined]
+    return _merchant_page(request, who, merchant_code)
+
+
+@require_POST
+@staff_required(Action.PAYMENT_MANAGE)
+def console_merchant_url(request: HttpRequest, merchant_code: str) -> HttpResponse:
+    who: Principal = request.principal  # type: ignore[attr-defined]
+    url = request.POST.get("notify_url", "").strip()
+    try:
+        quickpay.do_set_notify_url(who, merchant_code, url)
+    except DomainError as exc:
+        return _merchant_page(request, who, merchant_code, error=error_message(exc), form_url=url)
+    messages.success(request, _("The notification address was saved."))
+    return redirect(f"/console/payments/quickpay/merchants/{merchant_code}/")
+
+
+@require_POST
+@staff_required(Action.PAYMENT_MANAGE)
+def console_resend(request: HttpRequest, merchant_code: str, event_id: uuid.UUID) -> HttpResponse:
+    who: Principal = request.principal  # type: ignore[attr-defined]
+    try:
+        quickpay.do_resend_notification(who, merchant_code, event_id)
+    except DomainError as exc:
+        return _merchant_page(request, who, merchant_code, error=error_message(exc))
+    messages.success(request, _("The notification was queued again."))
+    return redirect(f"/console/payments/quickpay/merchants/{merchant_code}/?failed=1")

@@ -75,6 +75,7 @@ from rongshu.payments.models import (
     QuickPayMerchant,
     QuickPayUsage,
 )
+from rongshu.payments.quickpay import notify
 from rongshu.payments.types import PaymentCheck, PaymentRequest
 
 BIND_ACTION = "quickpay.bind"  # the step-up action a binding's one-time code confirms
@@ -83,6 +84,9 @@ CHANNEL = "quickpay"
 TOKEN_PREFIX = "qpt_"  # noqa: S105 - a prefix, not a secret
 CONSENT_PURPOSE = ConsentPurpose.THIRD_PARTY_SHARING
 MAX_CLIENT_ORDER_ID = 64
+# A pending binding from before its code's expiry was stored: expired after this long.
+LEGACY_PENDING_TTL = dt.timedelta(days=1)
+EXPIRED_BY = "system:expired"
 
 
 # ------------------------------------------------------------------ views
@@ -103,7 +107,7 @@ class BindingView:
     merchant_name: str
     debit_account_id: uuid.UUID
     account_label: str
-    state: str  # pending | active | suspended | revoked
+    state: str  # pending | active | suspended | revoked | expired
     suspended_reason: str  # "" | account_frozen | account_closed | consent_withdrawn
     per_transaction: Money
     daily: Money
@@ -162,10 +166,20 @@ def _suspension(binding: QuickPayBinding) -> str:
     return ""
 
 
+def _code_expired(binding: QuickPayBinding) -> bool:
+    """A pending binding whose one-time code has run out (the end-of-day job expires it)."""
+    return (
+        binding.state == QuickPayBinding.PENDING
+        and binding.code_expires_at is not None
+        and binding.code_expires_at <= clock.now()
+    )
+
+
 def binding_view(binding: QuickPayBinding) -> BindingView:
     currency = binding.currency
     today = clock.local_today()
     reason = _suspension(binding) if binding.state == QuickPayBinding.ACTIVE else ""
+    state = QuickPayBinding.EXPIRED if _code_expired(binding) else binding.state
     return BindingView(
         binding_id=binding.public_id,
         customer_id=binding.customer_id,
@@ -173,7 +187,7 @@ def binding_view(binding: QuickPayBinding) -> BindingView:
         merchant_name=binding.merchant.name,
         debit_account_id=binding.debit_account_id,
         account_label=binding.account_label,
-        state="suspended" if reason else binding.state,
+        state="suspended" if reason else state,
         suspended_reason=reason,
         per_transaction=Money(binding.per_transaction_minor, currency),
         daily=Money(binding.daily_minor, currency),
@@ -259,6 +273,14 @@ def _own_binding(
     return binding
 
 
+def _check_expired(binding: QuickPayBinding) -> None:
+    if binding.state == QuickPayBinding.EXPIRED or _code_expired(binding):
+        raise QuickPayConflict(
+            "This binding was never confirmed and its code has expired; bind again.",
+            code="quickpay.binding_expired",
+        )
+
+
 def _check_limits(
     program: QuickPayMerchant, per_transaction: int, daily: int, monthly: int | None
 ) -> None:
@@ -325,11 +347,19 @@ def list_merchants() -> list[QuickPayMerchantView]:
 
 
 # ------------------------------------------------------------------ bindings (customer)
-def list_my_bindings(principal: Principal, *, include_revoked: bool = True) -> list[BindingView]:
+def list_my_bindings(
+    principal: Principal, *, include_revoked: bool = True, include_expired: bool = False
+) -> list[BindingView]:
+    """The customer's bindings, newest first; bindings never confirmed whose code ran out
+    (``expired``) only with ``include_expired``."""
     customer_id = _customer(principal)
     rows = QuickPayBinding.objects.select_related("merchant").filter(customer_id=customer_id)
     if not include_revoked:
         rows = rows.exclude(state=QuickPayBinding.REVOKED)
+    if not include_expired:
+        rows = rows.exclude(state=QuickPayBinding.EXPIRED).exclude(
+            state=QuickPayBinding.PENDING, code_expires_at__lte=clock.now()
+        )
     return [binding_view(b) for b in rows.order_by("-created_at", "-pk")]
 
 
@@ -428,7 +458,8 @@ def do_start_binding(
     )
     challenge = identity.do_start_step_up(principal, BIND_ACTION)
     binding.challenge_id = challenge.challenge_id
-    binding.save(update_fields=["challenge_id"])
+    binding.code_expires_at = now + dt.timedelta(seconds=challenge.expires_in)
+    binding.save(update_fields=["challenge_id", "code_expires_at"])
     do_audit(
         principal.principal_key,
         "payments.quickpay_binding_started",
@@ -446,6 +477,7 @@ def do_confirm_binding(
     A wrong code counts against the challenge's attempts even though an error is raised (the
     code is checked in identity's own transaction, before the binding is locked)."""
     binding = _own_binding(principal, binding_id)
+    _check_expired(binding)
     if binding.state != QuickPayBinding.PENDING:
         raise QuickPayConflict("This binding is not waiting for a code.")
     if binding.challenge_id is None or str(binding.challenge_id) != str(challenge_id).strip():
@@ -460,7 +492,18 @@ def do_confirm_binding(
         identity.require_step_up(principal, BIND_ACTION)  # spend the grant just passed
         binding.state = QuickPayBinding.ACTIVE
         binding.confirmed_at = clock.now()
-        binding.save(update_fields=["state", "confirmed_at"])
+        binding.reported_suspension = _suspension(binding)
+        binding.save(update_fields=["state", "confirmed_at", "reported_suspension"])
+        notify.record_notification(
+            binding.merchant,
+            notify.notify_url_of(binding.merchant_id),
+            "binding.suspended" if binding.reported_suspension else "binding.active",
+            notify.binding_data(
+                binding.public_id,
+                "suspended" if binding.reported_suspension else "active",
+                binding.reported_suspension,
+            ),
+        )
         do_audit(
             principal.principal_key,
             "payments.quickpay_bound",
@@ -482,6 +525,7 @@ def do_set_limits(
 ) -> BindingView:
     """Lower a binding's limits (raising one needs a new binding, with a new code)."""
     binding = _own_binding(principal, binding_id, lock=True)
+    _check_expired(binding)
     if binding.state == QuickPayBinding.REVOKED:
         raise QuickPayBindingRevoked()
     new = (per_transaction.minor, daily.minor, monthly.minor if monthly is not None else None)
@@ -516,9 +560,10 @@ def do_set_limits(
 @transaction.atomic
 def do_unbind(principal: Principal, binding_id: uuid.UUID | str) -> BindingView:
     """Cancel a binding: its customer or its merchant's partner. Its token stops working at
-    once (a revoked token answers ``quickpay.binding_revoked``). Idempotent."""
+    once (a revoked token answers ``quickpay.binding_revoked``). Idempotent; an expired
+    binding (never confirmed) stays ``expired``."""
     binding = _own_binding(principal, binding_id, lock=True)
-    if binding.state != QuickPayBinding.REVOKED:
+    if binding.state not in (QuickPayBinding.REVOKED, QuickPayBinding.EXPIRED):
         binding.state = QuickPayBinding.REVOKED
         binding.revoked_at = clock.now()
         binding.revoked_by = principal.principal_key[:120]
@@ -528,6 +573,13 @@ def do_unbind(principal: Principal, binding_id: uuid.UUID | str) -> BindingView:
             "payments.quickpay_unbound",
             object_type="quickpay_binding",
             object_id=str(binding.public_id),
+        )
+        by = "partner" if principal.kind is PrincipalKind.PARTNER else "customer"
+        notify.record_notification(
+            binding.merchant,
+            notify.notify_url_of(binding.merchant_id),
+            "binding.revoked",
+            notify.binding_data(binding.public_id, QuickPayBinding.REVOKED, by),
         )
     return binding_view(binding)
 
@@ -541,6 +593,7 @@ def do_issue_binding_token(
     kept; a lost token means binding again)."""
     _partner(principal)
     binding = _own_binding(principal, binding_id, lock=True)
+    _check_expired(binding)
     if binding.state == QuickPayBinding.REVOKED:
         raise QuickPayBindingRevoked()
     if binding.state != QuickPayBinding.ACTIVE:
@@ -722,7 +775,13 @@ def _debit(
     reason = _suspension(binding)
     if reason:
         raise QuickPayBindingSuspended(data={"reason": reason})
-    if not QuickPayMerchant.objects.filter(merchant_id=binding.merchant_id, active=True).exists():
+    # one read: the merchant is enabled, and where its notifications go
+    notify_url = (
+        QuickPayMerchant.objects.filter(merchant_id=binding.merchant_id, active=True)
+        .values_list("notify_url", flat=True)
+        .first()
+    )
+    if notify_url is None:
         raise QuickPayMerchantUnavailable()
     if amount.minor > binding.per_transaction_minor:
         raise QuickPayLimitExceeded(
@@ -762,13 +821,32 @@ def _debit(
     # customer's channel limits, the payment rules and the ledger; last the binding's usage.
     services._carry_out(order, principal.principal_key, check, PaymentOrder.SETTLED, transfers)
     _consume_usage(binding, amount, clock.local_today())
-    return QuickPayDebit.objects.create(
+    created = QuickPayDebit.objects.create(
         order=order,
         binding=binding,
         merchant=merchant,
         client_order_id=client_order_id,
         merchant_fee_minor=fee,
         created_at=order.created_at,
+    )
+    # in this transaction, delivered after commit: a rolled-back debit notifies nobody
+    notify.record_notification(merchant, notify_url, "debit.settled", _debit_data(created))
+    return created
+
+
+def _debit_data(
+    debit: QuickPayDebit, refund: tuple[uuid.UUID, Money] | None = None
+) -> dict[str, object]:
+    order = debit.order
+    return notify.debit_data(
+        debit_id=order.public_id,
+        binding_id=debit.binding.public_id,
+        client_order_id=debit.client_order_id,
+        state=order.state,
+        amount=Money(order.amount_minor, order.currency),
+        refunded=Money(order.refunded_minor, order.currency),
+        merchant_fee=Money(debit.merchant_fee_minor, order.currency),
+        refund=refund,
     )
 
 
@@ -847,4 +925,12 @@ def do_refund(
             ),
         )
         debit.order = order
+        refund = order.refunds.order_by("-pk").first()
+        assert refund is not None
+        notify.record_notification(
+            debit.merchant,
+            notify.notify_url_of(debit.merchant_id),
+            "debit.refunded",
+            _debit_data(debit, (refund.public_id, Money(refund.amount_minor, order.currency))),
+        )
         return debit_view(debit)
