@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 
 from rongshu.accounts.models import Notification
+from rongshu.identity.types import Role
 from rongshu.kernel import clock
 from rongshu.kernel.money import Money
 from rongshu.kernel.outbox import dispatch_pending
@@ -16,6 +17,7 @@ from rongshu.lifepay import queries, services
 from rongshu.lifepay.models import BillPayment, Break, Mandate, Notice, SimReceipt
 from rongshu.lifepay.simulator import do_set_biller_down, simulator_overrides
 from rongshu.lifepay.types import PayBillRequest
+from tests.identity.builders import make_staff, staff_client
 from tests.lifepay.conftest import account_for, biller, payer
 from tests.payments.conftest import available, balance
 
@@ -75,6 +77,20 @@ def test_reconciliation_breaks_are_resolved() -> None:
     assert SimReceipt.objects.filter(our_ref=str(missing.payment_id), reversed=False).exists()
     settled = services.do_settle(day)
     assert len(settled) == 1 and settled[0].count == 1
+
+
+def test_the_console_names_break_kinds_in_the_staff_language() -> None:
+    day = clock.get_business_date()
+    who, b = payer(), biller()
+    with simulator_overrides(missing_rate=1.0):
+        _pay(who, b, account_for(b, 2), "m2")
+        services.do_reconcile(b.code, day)
+    staff = staff_client(make_staff(Role.BRANCH_MANAGER).user_id)
+    page = staff.get("/console/lifepay/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'data-kind="ours_only"' in page and "ours_only</td>" not in page
+    assert "已扣款，缴费机构对账文件中缺失" in page and "待处理" in page
+    english = staff.get("/console/lifepay/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Paid with us, missing from the biller&#x27;s file" in english
 
 
 def test_amount_mismatch_refund() -> None:

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -143,9 +143,37 @@ def console(request: HttpRequest) -> HttpResponse:
     return render(request, "lifepay/console.html", _console_context())
 
 
+# what staff read for a break's kind, state and resolution (docs/lifepay.md, Reconciliation)
+_BREAK_LABELS = {
+    "ours_only": gettext_lazy("Paid with us, missing from the biller's file"),
+    "theirs_only": gettext_lazy("In the biller's file, not paid with us"),
+    "amount_mismatch": gettext_lazy("Amounts differ"),
+    "unconfirmed": gettext_lazy("Voided with us, biller could not confirm"),
+    "open": gettext_lazy("Open"),
+    "resolved": gettext_lazy("Resolved"),
+    "resend": gettext_lazy("sent again"),
+    "refund": gettext_lazy("refunded"),
+    "post": gettext_lazy("charged"),
+    "recall": gettext_lazy("recalled"),
+    "correct": gettext_lazy("corrected"),
+    "verify": gettext_lazy("verified"),
+}
+
+
+def _label(code: str) -> str:
+    return str(_BREAK_LABELS.get(code, code))
+
+
 def _console_context() -> dict[str, Any]:
     return {
-        "breaks": queries.list_breaks(),
+        "breaks": [
+            {
+                "row": b,
+                "kind": _label(b.kind),
+                "status": " · ".join(_label(x) for x in (b.state, b.resolution) if x),
+            }
+            for b in queries.list_breaks()
+        ],
         "kpis": queries.biller_kpis(),
         "pending": queries.pending_billers(),
     }
