@@ -37,7 +37,13 @@ def compile_all() -> None:
     for po in sorted(LOCALE.glob("*/LC_MESSAGES/django.po")):
         with po.open("rb") as handle:
             catalog = read_po(handle)
-        missing = [m.id for m in catalog if m.id and not m.string and po.parts[-3] != "en"]
+        missing = [
+            m.id
+            for m in catalog
+            if m.id
+            and not "".join(m.string if isinstance(m.string, tuple) else [m.string or ""])
+            and po.parts[-3] != "en"
+        ]
         if missing:
             print(f"{po}: {len(missing)} untranslated, e.g. {missing[:3]}")
         with po.with_suffix(".mo").open("wb") as handle:

@@ -7,7 +7,7 @@ import threading
 import uuid
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 from django.test import Client
 
 from rongshu.kernel.money import Money
@@ -36,7 +36,7 @@ def test_daily_limit_refuses_the_payment_that_would_pass_it() -> None:
     )
     for _ in range(5):  # 5 × 4,000 = the ¥20,000 daily limit
         services.do_create_payment(payer.principal, req)
-    with pytest.raises(LimitExceeded) as caught:
+    with pytest.raises(LimitExceeded) as caught, transaction.atomic():
         services.do_create_payment(
             payer.principal,
             PaymentRequest(

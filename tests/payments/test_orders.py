@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.db import transaction
 
 from rongshu.identity.errors import StepUpRequired
 from rongshu.kernel.models import OutboxEvent
@@ -107,7 +108,7 @@ def test_name_mismatch_unknown_payee_and_foreign_debit_account_are_refused() -> 
 
 def test_insufficient_funds_leaves_no_order_and_no_hold() -> None:
     payer, payee = make_payer(balance=50_00), make_payer(name="李四", balance=0)
-    with pytest.raises(InsufficientFunds):
+    with pytest.raises(InsufficientFunds), transaction.atomic():
         services.do_create_payment(
             payer.principal,
             PaymentRequest(
@@ -122,7 +123,7 @@ def test_insufficient_funds_leaves_no_order_and_no_hold() -> None:
 
 def test_above_the_threshold_a_step_up_is_required() -> None:
     payer, payee = make_payer(), make_payer(name="李四", balance=0)
-    with pytest.raises(StepUpRequired):
+    with pytest.raises(StepUpRequired), transaction.atomic():
         services.do_create_payment(
             payer.principal,
             PaymentRequest(
@@ -256,7 +257,7 @@ def test_payment_rules_run_before_funds_are_held() -> None:
 
     services.register_payment_rule(refuse)
     try:
-        with pytest.raises(RuleViolation) as caught:
+        with pytest.raises(RuleViolation) as caught, transaction.atomic():
             services.do_create_payment(
                 payer.principal,
                 PaymentRequest(
@@ -280,7 +281,7 @@ def test_with_a_step_up_a_large_payment_goes_through_once() -> None:
     )
     view = services.do_create_payment(payer.principal, req)
     assert view.state == "settled" and view.auth_level == "step_up"
-    with pytest.raises(StepUpRequired):  # the grant was spent
+    with pytest.raises(StepUpRequired), transaction.atomic():  # the grant was spent
         services.do_create_payment(payer.principal, req)
     assert balance(payee.account) == 8000_00
 

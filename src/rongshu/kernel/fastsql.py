@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import connection, models
 
-__all__ = ["insert", "prep", "table"]
+__all__ = ["insert", "insert_new", "prep", "table"]
 
 
 def table(model: type[models.Model]) -> str:
@@ -40,7 +40,9 @@ _NOTHING: frozenset[type] = frozenset()
 
 
 @cache
-def _insert_plan(model: type[models.Model], rows: int) -> tuple[str, tuple[Any, ...]]:
+def _insert_plan(
+    model: type[models.Model], rows: int, skip_conflict: bool = False
+) -> tuple[str, tuple[Any, ...]]:
     meta = model._meta
     fields = tuple(f for f in meta.concrete_fields if f is not meta.auto_field)
     quote = connection.ops.quote_name
@@ -49,7 +51,8 @@ def _insert_plan(model: type[models.Model], rows: int) -> tuple[str, tuple[Any, 
     auto = meta.auto_field
     returning = f" RETURNING {quote(str(auto.column))}" if auto is not None else ""
     values = ", ".join([one] * rows)
-    sql = f"INSERT INTO {table(model)} ({columns}) VALUES {values}{returning}"  # noqa: S608
+    conflict = " ON CONFLICT DO NOTHING" if skip_conflict else ""
+    sql = f"INSERT INTO {table(model)} ({columns}) VALUES {values}{conflict}{returning}"  # noqa: S608
     return sql, fields
 
 
@@ -57,10 +60,22 @@ def insert(objs: Sequence[models.Model]) -> None:
     """INSERT ``objs`` (instances of one model) in one statement and set their new primary
     keys — what ``bulk_create`` does for rows that cannot conflict, without building a query
     object. A unique conflict raises ``IntegrityError`` as with the ORM."""
-    if not objs:
-        return
+    if objs:
+        _insert(objs, skip_conflict=False)
+
+
+def insert_new(obj: models.Model) -> bool:
+    """INSERT ``obj`` unless one of its unique keys is taken (``ON CONFLICT DO NOTHING``,
+    SQLite and PostgreSQL): True when it went in (its primary key is set), False when a row
+    with one of its unique values exists — no error, so the caller's transaction stays usable
+    without a savepoint. On PostgreSQL a conflicting row that another transaction has not
+    committed yet makes this wait for that transaction's outcome."""
+    return _insert([obj], skip_conflict=True)
+
+
+def _insert(objs: Sequence[models.Model], *, skip_conflict: bool) -> bool:
     model = type(objs[0])
-    sql, fields = _insert_plan(model, len(objs))
+    sql, fields = _insert_plan(model, len(objs), skip_conflict)
     params = []
     for obj in objs:
         for field in fields:
@@ -68,15 +83,18 @@ def insert(objs: Sequence[models.Model]) -> None:
             if type(value) not in _AS_IS.get(type(field), _NOTHING):
                 value = field.get_db_prep_save(value, connection)
             params.append(value)
+    auto = model._meta.auto_field
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        keys = cursor.fetchall() if model._meta.auto_field else []
-    auto = model._meta.auto_field
+        keys = cursor.fetchall() if auto is not None else []
+        if skip_conflict and (keys == [] if auto is not None else cursor.rowcount == 0):
+            return False
     for index, obj in enumerate(objs):
         if auto is not None:
             setattr(obj, auto.attname, keys[index][0])
         obj._state.adding = False
         obj._state.db = connection.alias
+    return True
 
 
 def prep(model: type[models.Model], field_name: str, value: Any) -> Any:

@@ -264,34 +264,42 @@ def _new_order(
     )
 
 
+def _stamp(order: PaymentOrder, final_state: str) -> None:
+    order.state = final_state
+    order.updated_at = order.created_at
+    if final_state == PaymentOrder.SETTLED:
+        order.settled_at = order.created_at
+
+
 def _carry_out(
     order: PaymentOrder,
     actor: str,
     check: PaymentCheck,
     final_state: str,
     transfers: list[TransferIn],
+    *,
+    stored: bool = False,
 ) -> None:
     """Create ``order`` and carry it synchronously to ``final_state`` (``settled`` or
     ``funds_held``), all in the caller's transaction.
 
-    The order row is inserted first, already in its final state: its unique idempotency key
-    is what makes a concurrent duplicate wait here and then replay the winner's order, before
-    it consumes limits or moves money. Any refusal after it (a limit, a payment rule, the
-    ledger) raises and rolls the whole order back, so no other transaction ever sees a row
-    whose money did not move. Then, in this order: limits (conditional UPDATEs, atomic), the
-    registered payment rules, the order's history (``created → authorized → final``, one
-    INSERT) and its events (one INSERT; keyed by the new order's id, so they cannot exist
-    already), and last the ledger transfers: funds move only after every rule passed, and
-    the two accounts' rows, which other payments to the same payee wait for, are locked as
-    briefly as possible (from the posting to the commit).
+    The order row is inserted first (unless the caller ``stored`` it already), already in
+    its final state: its unique idempotency key is what makes a concurrent duplicate wait
+    here and then replay the winner's order, before it consumes limits or moves money. Any
+    refusal after it (a limit, a payment rule, the ledger) raises and rolls the whole order
+    back, so no other transaction ever sees a row whose money did not move. Then, in this
+    order: limits (one conditional UPDATE), the registered payment rules, the order's
+    history (``created → authorized → final``, one INSERT) and its events (one INSERT; keyed
+    by the new order's id, so they cannot exist already), and last the ledger transfers:
+    funds move only after every rule passed, and the two accounts' rows, which other
+    payments to the same payee wait for, are locked as briefly as possible (from the
+    posting to the commit).
     """
     assert order.customer_id is not None
     now = order.created_at
-    order.state = final_state
-    order.updated_at = now
-    if final_state == PaymentOrder.SETTLED:
-        order.settled_at = now
-    fastsql.insert([order])
+    if not stored:
+        _stamp(order, final_state)
+        fastsql.insert([order])
     limits.do_consume_limits(
         order.customer_id,
         order.channel,
@@ -416,6 +424,11 @@ def do_create_payment(
 
     Above the step-up threshold a passed one-time-code step-up for ``payment.transfer`` is
     spent (else ``step_up_required``). The same ``idempotency_key`` returns the same order.
+
+    Runs in the caller's transaction without a savepoint (one when there is none): a refusal
+    after the order row went in raises and the caller's transaction rolls back whole. A replay
+    is not looked up first: the order row is inserted ``ON CONFLICT DO NOTHING`` and only when
+    its key is taken (or the checks before it refuse) is the stored order read and answered.
     """
     if principal.kind is not PrincipalKind.CUSTOMER or principal.customer_id is None:
         raise PermissionDenied("Only customers make payments.")
@@ -424,74 +437,86 @@ def do_create_payment(
     if channel not in limits.CHANNELS:
         raise InvalidInput(f"Unknown channel {channel!r}.", code="invalid_channel")
     customer_id = principal.customer_id
-    actor = principal.principal_key
-    # A replay is not looked up first: the order row's unique key refuses it (IntegrityError,
-    # after a concurrent twin commits), or a check refuses it (a step-up already spent), and
-    # only then is the stored order read and answered. One statement less per new order.
     try:
-        with transaction.atomic():
-            interbank_payment = bool(request.payee_bank_code)
-            payee_id = None if interbank_payment else request.payee_ledger_account_id
-            known = ledger_queries.owners_of(
-                [request.debit_account_id] + ([payee_id] if payee_id is not None else [])
-            )
-            _check_debit_account(
-                customer_id, request.debit_account_id, request.amount.currency, known
-            )
-            if interbank_payment:
-                interbank.clearing()  # refuse (503) now rather than hold funds nobody can submit
-                network = interbank.choose_network(request.network, request.amount)
-                creditor_id: uuid.UUID | None = interbank.settlement_account(
-                    network, request.amount.currency
-                )
-                if not (request.payee_account_number and request.payee_name):
-                    raise InvalidInput(
-                        "An interbank payee needs an account number and a name.",
-                        code="payee_required",
-                    )
-            else:
-                network = ""
-                creditor_id, _number, holder = _resolve_internal(request, known)
-                if creditor_id == request.debit_account_id:
-                    raise PayeeUnknown("You cannot pay an account to itself.", code="same_account")
-                request = PaymentRequest(**{**request.__dict__, "payee_name": holder})
-            auth_level = limits.PASSWORD
-            if request.amount.minor > limits.step_up_threshold():
-                identity.require_step_up(principal, STEP_UP_ACTION)
-                auth_level = limits.STEP_UP
-            order = _new_order(
-                customer_id=customer_id,
-                request=request,
-                rail="interbank" if interbank_payment else "internal",
-                channel=channel,
-                auth_level=auth_level,
-                key=idempotency_key,
-                creditor_account_id=creditor_id,
-                network=network,
-                debtor_name=principal.display_name[:140],
-            )
-            check = PaymentCheck(
-                customer_id=customer_id,
-                debit_account_id=request.debit_account_id,
-                amount=request.amount,
-                rail=order.rail,
-                counterparty_account_id=None if interbank_payment else creditor_id,
-                counterparty_bank_code=request.payee_bank_code or None,
-                counterparty_account_number=request.payee_account_number or None,
-                at=clock.now(),
-            )
-            if interbank_payment:
-                _carry_out(order, actor, check, PaymentOrder.HELD, _hold_transfers(order))
-            else:
-                _carry_out(order, actor, check, PaymentOrder.SETTLED, _internal_transfers(order))
-            return order_view(order)
-    except (IntegrityError, DomainError):
-        # Everything above rolled back. A replay (or a concurrent twin that inserted its
-        # order first) answers the stored order; anything else was a real refusal.
+        order, check, final_state, transfers = _prepare(
+            principal, request, channel, idempotency_key
+        )
+    except DomainError:
+        # Nothing was written yet. A replay answers its stored order even when the payment
+        # could not be made again now (its payee closed meanwhile, …).
         replayed = _existing(customer_id, idempotency_key, request)
         if replayed is None:
             raise
         return order_view(replayed)
+    with transaction.atomic(savepoint=False):
+        _stamp(order, final_state)
+        if fastsql.insert_new(order):
+            if order.auth_level == limits.STEP_UP:  # after the insert: a replay spends nothing
+                identity.require_step_up(principal, STEP_UP_ACTION)
+            _carry_out(order, principal.principal_key, check, final_state, transfers, stored=True)
+            return order_view(order)
+    # The key is taken (a replay, or a concurrent twin that committed first); nothing was
+    # written, so the transaction is intact for the read and for a refusal.
+    replayed = _existing(customer_id, idempotency_key, request)
+    if replayed is None:  # pragma: no cover - only the key can conflict
+        raise PaymentRefused("The order could not be stored.", code="order_conflict")
+    return order_view(replayed)
+
+
+def _prepare(
+    principal: Principal, request: PaymentRequest, channel: str, idempotency_key: str
+) -> tuple[PaymentOrder, PaymentCheck, str, list[TransferIn]]:
+    """Read and check everything an order needs (nothing is written): the order in memory,
+    its payment check, its final state and its ledger transfers."""
+    assert principal.customer_id is not None
+    customer_id = principal.customer_id
+    interbank_payment = bool(request.payee_bank_code)
+    payee_id = None if interbank_payment else request.payee_ledger_account_id
+    known = ledger_queries.owners_of(
+        [request.debit_account_id] + ([payee_id] if payee_id is not None else [])
+    )
+    _check_debit_account(customer_id, request.debit_account_id, request.amount.currency, known)
+    if interbank_payment:
+        interbank.clearing()  # refuse (503) now rather than hold funds nobody can submit
+        network = interbank.choose_network(request.network, request.amount)
+        creditor_id: uuid.UUID | None = interbank.settlement_account(
+            network, request.amount.currency
+        )
+        if not (request.payee_account_number and request.payee_name):
+            raise InvalidInput(
+                "An interbank payee needs an account number and a name.", code="payee_required"
+            )
+    else:
+        network = ""
+        creditor_id, _number, holder = _resolve_internal(request, known)
+        if creditor_id == request.debit_account_id:
+            raise PayeeUnknown("You cannot pay an account to itself.", code="same_account")
+        request = PaymentRequest(**{**request.__dict__, "payee_name": holder})
+    step_up = request.amount.minor > limits.step_up_threshold()
+    order = _new_order(
+        customer_id=customer_id,
+        request=request,
+        rail="interbank" if interbank_payment else "internal",
+        channel=channel,
+        auth_level=limits.STEP_UP if step_up else limits.PASSWORD,
+        key=idempotency_key,
+        creditor_account_id=creditor_id,
+        network=network,
+        debtor_name=principal.display_name[:140],
+    )
+    check = PaymentCheck(
+        customer_id=customer_id,
+        debit_account_id=request.debit_account_id,
+        amount=request.amount,
+        rail=order.rail,
+        counterparty_account_id=None if interbank_payment else creditor_id,
+        counterparty_bank_code=request.payee_bank_code or None,
+        counterparty_account_number=request.payee_account_number or None,
+        at=clock.now(),
+    )
+    if interbank_payment:
+        return order, check, PaymentOrder.HELD, _hold_transfers(order)
+    return order, check, PaymentOrder.SETTLED, _internal_transfers(order)
 
 
 def _hold_transfers(order: PaymentOrder) -> list[TransferIn]:
