@@ -66,3 +66,46 @@ def test_multi_turn_transfer_in_the_web_chat(page: Any, trained: Any, settings: 
     say(code, "转账已转出")
     assert balance_of(pair.payee_account) == 500_00
     screenshot(page, "assistant-transfer-zh-Hans")
+
+
+def test_staff_turn_a_group_of_unanswered_questions_into_a_draft(
+    page: Any,
+    trained: Any,  # noqa: F811
+) -> None:
+    """Insights → a group of unanswered questions → draft FAQ entry (pre-filled) in the editor;
+    activation is refused until the answers are written; the group is not proposed again."""
+    from rongshu.assistant import conversations as chats
+    from rongshu.identity.types import ANONYMOUS, Role
+    from tests.identity.builders import PASSWORD, make_staff
+
+    for text in ("信用卡年费多少", "信用卡年费怎么收", "信用卡的年费是多少钱"):
+        conv = chats.do_open_conversation("web")
+        turn = chats.do_handle_message(conv, text, principal=ANONYMOUS).turn
+        if turn.answered:
+            turn.feedback = "down"
+            turn.save(update_fields=["feedback"])
+    make_staff(Role.MARKETING_ANALYST, username="browser-kb-analyst")
+    page.set_viewport_size({"width": 360, "height": 800})
+    page.goto(page.base_url + "/console/assistant/insights/")
+    page.fill("input[name=username]", "browser-kb-analyst")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/console/assistant/insights/")
+    group = page.locator("#clusters > li", has_text="信用卡年费多少")
+    group.locator("summary").click()
+    group.locator("input[name=key]").fill("credit_card.fee")
+    group.locator("input[name=category]").fill("cards")
+    screenshot(page, "assistant-insights-draft-360")
+    group.locator("button[type=submit]").click()
+    page.wait_for_url("**/console/assistant/credit_card.fee/")
+    questions = [page.locator("#id_question_zh").input_value()]
+    questions += page.locator("#id_paraphrases_zh").input_value().splitlines()
+    assert sorted(questions) == sorted(
+        ["信用卡年费多少", "信用卡年费怎么收", "信用卡的年费是多少钱"]
+    )
+    page.click("form[action$='/active/'] button[type=submit]")
+    page.wait_for_url("**/console/assistant/credit_card.fee/")
+    assert "answer_web_zh is empty" in page.content()
+    page.goto(page.base_url + "/console/assistant/insights/")
+    assert page.locator("#handled-clusters a", has_text="credit_card.fee").count() == 1
+    assert page.locator("#clusters > li", has_text="信用卡年费多少").count() == 0

@@ -34,3 +34,8 @@ class InvalidBinding(RuleViolation):
 class InvalidFeedback(RuleViolation):
     code = "invalid_feedback"
     title = _("Only the assistant's answers take feedback.")
+
+
+class ClusterNotFound(NotFound):
+    code = "cluster_not_found"
+    title = _("This group of questions has changed or was already handled; reload the page.")

@@ -217,3 +217,22 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} message {self.public_id} ({self.state})"
+
+
+class HandledQuestion(models.Model):
+    """An unanswered customer question that staff turned into a FAQ entry: the group
+    (``cluster_id``, see :func:`rongshu.assistant.queries.cluster_unanswered`) it was drafted
+    from and the entry it was linked to. Handled questions are no longer proposed."""
+
+    digest = models.CharField(max_length=64, unique=True)  # sha256 of the text
+    text = models.TextField()
+    cluster_id = models.CharField(max_length=32, db_index=True)
+    entry = models.ForeignKey(FaqEntry, on_delete=models.PROTECT, related_name="handled_questions")
+    handled_by = models.CharField(max_length=150, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"handled question → {self.entry_id}"

@@ -7,15 +7,16 @@ only; channels change them through :mod:`rongshu.assistant.services`).
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q
 
 from rongshu.assistant.errors import ConversationNotFound
-from rongshu.assistant.models import ChannelBinding, Conversation, Turn
+from rongshu.assistant.models import ChannelBinding, Conversation, HandledQuestion, Turn
 from rongshu.assistant.text import tokenize
-from rongshu.assistant.types import ChannelStats, Cluster
+from rongshu.assistant.types import ChannelStats, Cluster, HandledCluster
 from rongshu.identity import services as identity
 from rongshu.identity.types import Action, Principal, PrincipalKind
 
@@ -23,16 +24,20 @@ __all__ = [
     "ChannelStats",
     "Cluster",
     "Conversation",
+    "HandledCluster",
     "access_conversation",
     "channel_stats",
+    "cluster_fingerprint",
     "cluster_unanswered",
     "conversation_exists",
     "find_conversation",
     "find_turn",
     "last_seq",
     "list_bindings",
+    "list_handled_clusters",
     "list_queue",
     "list_turns",
+    "question_digest",
     "queue_position",
     "transcript",
     "turn_count",
@@ -176,20 +181,65 @@ def channel_stats() -> list[ChannelStats]:
 
 
 def unanswered_questions(limit: int = 2000) -> list[str]:
-    """Customers' messages 小微 was unsure about, or whose answer got a 👎."""
+    """Customers' messages 小微 was unsure about, or whose answer got a 👎 — except those
+    already turned into a FAQ entry (:class:`HandledQuestion`)."""
+    handled = HandledQuestion.objects.filter(text=OuterRef("text"))
     rows = (
         Turn.objects.filter(author=Turn.CUSTOMER)
         .filter(Q(kind__in=["unsure", "handoff"], answered=False) | Q(feedback=Turn.DOWN))
         .exclude(text="")
+        .exclude(Exists(handled))
         .order_by("-id")
         .values_list("text", flat=True)[:limit]
     )
-    return list(rows)
+    texts = list(rows)
+    if not texts:
+        return texts
+    # The clusters work on stripped texts: a message stored with spaces around it is handled too.
+    stripped = HandledQuestion.objects.filter(
+        digest__in={question_digest(t) for t in texts}
+    ).values_list("text", flat=True)
+    done = set(stripped)
+    return [t for t in texts if t.strip() not in done]
 
 
-def cluster_unanswered(texts: list[str] | None = None, *, max_clusters: int = 12) -> list[Cluster]:
+def question_digest(text: str) -> str:
+    """The key of a handled question (sha256 of the stripped text)."""
+    return hashlib.sha256(text.strip().encode()).hexdigest()
+
+
+def cluster_fingerprint(questions: list[str] | tuple[str, ...]) -> str:
+    """A group's id: the same questions give the same id, whatever their order."""
+    joined = "\n".join(sorted({q.strip() for q in questions}))
+    return hashlib.sha256(joined.encode()).hexdigest()[:16]
+
+
+def list_handled_clusters(limit: int = 20) -> list[HandledCluster]:
+    """The latest groups staff turned into FAQ entries, newest first."""
+    rows = (
+        HandledQuestion.objects.values("cluster_id", "entry__key", "entry__is_active", "handled_by")
+        .annotate(n=Count("id"), last=Max("id"))
+        .order_by("-last")[:limit]
+    )
+    return [
+        HandledCluster(
+            cluster_id=r["cluster_id"],
+            entry_key=r["entry__key"],
+            entry_active=bool(r["entry__is_active"]),
+            questions=int(r["n"]),
+            handled_by=r["handled_by"],
+        )
+        for r in rows
+    ]
+
+
+def cluster_unanswered(
+    texts: list[str] | None = None, *, max_clusters: int | None = 12
+) -> list[Cluster]:
     """Group unanswered questions (TF-IDF over jieba words + character n-grams, agglomerative
-    clustering with a cosine distance threshold) so staff can write one FAQ entry per group."""
+    clustering with a cosine distance threshold) so staff can write one FAQ entry per group.
+    Every group carries all its distinct questions (most central first) and its fingerprint
+    ``id``; ``max_clusters=None`` returns every group."""
     from sklearn.cluster import AgglomerativeClustering
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.preprocessing import normalize
@@ -199,7 +249,8 @@ def cluster_unanswered(texts: list[str] | None = None, *, max_clusters: int = 12
     if not unique:
         return []
     if len(unique) == 1:
-        return [Cluster(texts.count(unique[0]) or 1, (unique[0],), ())]
+        only = (unique[0],)
+        return [Cluster(texts.count(unique[0]) or 1, only, (), only, cluster_fingerprint(only))]
     vectorizer = TfidfVectorizer(
         tokenizer=tokenize, token_pattern=None, lowercase=False, sublinear_tf=True
     )
@@ -216,12 +267,15 @@ def cluster_unanswered(texts: list[str] | None = None, *, max_clusters: int = 12
         centre = matrix[idx].mean(axis=0)
         order = sorted(idx, key=lambda i: -float(matrix[i] @ centre))
         top_terms = [str(terms[j]) for j in centre.argsort()[::-1][:4] if centre[j] > 0]
+        questions = tuple(unique[i] for i in order)
         clusters.append(
             Cluster(
                 size=sum(counts[unique[i]] for i in idx),
-                examples=tuple(unique[i] for i in order[:5]),
+                examples=questions[:5],
                 terms=tuple(top_terms),
+                questions=questions,
+                id=cluster_fingerprint(questions),
             )
         )
     clusters.sort(key=lambda c: (-c.size, c.examples[0]))
-    return clusters[:max_clusters]
+    return clusters if max_clusters is None else clusters[:max_clusters]

@@ -15,10 +15,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
-from rongshu.assistant import store
+from rongshu.assistant import queries, store
 from rongshu.assistant.conversations import (
     BINDING_TTL,
     ChannelSender,
@@ -39,9 +39,9 @@ from rongshu.assistant.conversations import (
     sms_segments,
 )
 from rongshu.assistant.engine import OOS_LABEL, KbEngine, Samples, train_kb_engine
-from rongshu.assistant.errors import AssistantNotReady, FaqNotFound, InvalidFaq
-from rongshu.assistant.models import FaqEntry, FaqVersion
-from rongshu.assistant.text import detect_language
+from rongshu.assistant.errors import AssistantNotReady, ClusterNotFound, FaqNotFound, InvalidFaq
+from rongshu.assistant.models import FaqEntry, FaqVersion, HandledQuestion
+from rongshu.assistant.text import detect_language, has_chinese
 from rongshu.assistant.types import (
     CHANNELS,
     LANGUAGES,
@@ -78,6 +78,7 @@ __all__ = [
     "do_agent_reply",
     "do_bind",
     "do_deliver_pending",
+    "do_draft_faq_from_cluster",
     "do_edit_faq",
     "do_enqueue",
     "do_give_feedback",
@@ -300,8 +301,12 @@ def do_edit_faq(key: str, record: FaqRecord, *, editor: str) -> FaqVersion:
 
 
 def do_set_faq_active(key: str, active: bool, *, editor: str) -> FaqEntry:
+    """Activate or deactivate an entry. Only a complete entry can be activated (a draft made
+    from unanswered questions needs its other language and its answers first)."""
     with transaction.atomic():
         entry = get_faq_entry(key)
+        if active and not entry.is_active:
+            check_faq_record(get_record(entry))
         if entry.is_active != active:
             entry.is_active = active
             entry.save(update_fields=["is_active", "updated_at"])
@@ -313,6 +318,92 @@ def do_set_faq_active(key: str, active: bool, *, editor: str) -> FaqEntry:
                 data={"key": key},
             )
         return entry
+
+
+# ------------------------------------------------------------------ drafts from the learning loop
+QUESTION_MAX = 300  # FaqVersion.question_* length
+
+
+def _split_by_language(questions: tuple[str, ...]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {lang: [] for lang in LANGUAGES}
+    for question in questions:
+        out["zh-hans" if has_chinese(question) else "en"].append(question)
+    return out
+
+
+def do_draft_faq_from_cluster(cluster_id: str, *, key: str, category: str, editor: str) -> FaqEntry:
+    """Turn a group of unanswered questions (``queries.cluster_unanswered``, by its ``id``)
+    into a **draft** FAQ entry and mark the group's questions as handled.
+
+    The group's most central question becomes the standard question of its language, the
+    others its paraphrases (the first question in the other language, if any, that
+    language's standard question). Answers are left empty: the draft is inactive, unused by
+    the engine, and cannot be activated until staff complete it in the editor (a new
+    version); the next training after activation learns its wordings. Raises
+    :class:`ClusterNotFound` when no current group has that id (it changed or was handled)
+    and :class:`InvalidFaq` for a malformed or taken key or an empty category.
+    """
+    key = key.strip()
+    category = category.strip()
+    topic, _, aspect = key.partition(".")
+    if not topic or not aspect or len(key) > 80 or any(c.isspace() or c == "/" for c in key):
+        raise InvalidFaq(
+            "key must look like 'topic.aspect' (at most 80 characters, no spaces)",
+            code="invalid_faq_key",
+            data={"key": key},
+        )
+    if not category or len(category) > 40:
+        raise InvalidFaq("category is empty or too long", data={"category": category})
+    cluster = next(
+        (c for c in queries.cluster_unanswered(max_clusters=None) if c.id == cluster_id), None
+    )
+    if cluster is None:
+        raise ClusterNotFound(data={"cluster_id": cluster_id})
+    by_language = _split_by_language(cluster.questions)
+    first = "zh-hans" if has_chinese(cluster.representative) else "en"
+    content: dict[str, Any] = {}
+    for language, short in (("zh-hans", "zh"), ("en", "en")):
+        texts = by_language[language]
+        if language == first:  # the representative question leads its language
+            texts = [cluster.representative] + [t for t in texts if t != cluster.representative]
+        content[f"question_{short}"] = texts[0][:QUESTION_MAX] if texts else ""
+        content[f"paraphrases_{short}"] = texts[1:]
+    for name in ("answer_web_zh", "answer_web_en", "answer_sms_zh", "answer_sms_en"):
+        content[name] = ""
+    try:
+        with transaction.atomic():
+            if FaqEntry.objects.filter(key=key).exists():
+                raise InvalidFaq(f"The key {key!r} is taken.", code="faq_key_taken")
+            entry = FaqEntry.objects.create(key=key, category=category, is_active=False, version=1)
+            FaqVersion.objects.create(
+                entry=entry,
+                version=1,
+                source=FaqVersion.SOURCE_STAFF,
+                edited_by=editor,
+                **content,
+            )
+            HandledQuestion.objects.bulk_create(
+                [
+                    HandledQuestion(
+                        digest=queries.question_digest(q),
+                        text=q.strip(),
+                        cluster_id=cluster.id,
+                        entry=entry,
+                        handled_by=editor,
+                    )
+                    for q in cluster.questions
+                ]
+            )
+            do_audit(
+                editor,
+                "assistant.faq_drafted",
+                object_type="faq_entry",
+                object_id=str(entry.public_id),
+                data={"key": key, "cluster_id": cluster.id, "questions": len(cluster.questions)},
+            )
+    except IntegrityError:  # another member of staff handled the group (or took the key) first
+        raise ClusterNotFound(data={"cluster_id": cluster_id}) from None
+    return entry
 
 
 # ------------------------------------------------------------------ training

@@ -119,3 +119,20 @@ class Cluster:
     size: int
     examples: tuple[str, ...]  # the questions nearest the cluster's centre first
     terms: tuple[str, ...]  # the heaviest TF-IDF terms
+    questions: tuple[str, ...] = ()  # every distinct question of the group, centre first
+    id: str = ""  # fingerprint of the group's questions (cluster_fingerprint)
+
+    @property
+    def representative(self) -> str:
+        return (self.questions or self.examples)[0]
+
+
+@dataclass(frozen=True)
+class HandledCluster:
+    """A group of unanswered questions that staff turned into a (draft) FAQ entry."""
+
+    cluster_id: str
+    entry_key: str
+    entry_active: bool
+    questions: int
+    handled_by: str

@@ -214,5 +214,37 @@ def insights(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "assistant/insights.html",
-        {"stats": chat_queries.channel_stats(), "clusters": chat_queries.cluster_unanswered()},
+        {
+            "stats": chat_queries.channel_stats(),
+            "clusters": chat_queries.cluster_unanswered(),
+            "handled": chat_queries.list_handled_clusters(),
+            "categories": chats.list_faq_categories(),
+        },
     )
+
+
+@staff_required(Action.ASSISTANT_MANAGE)
+@require_POST
+def draft_from_cluster(request: HttpRequest, cluster_id: str) -> HttpResponse:
+    """Create a draft FAQ entry from a group of unanswered questions, then open it in the
+    editor (staff write the answers per channel, then activate and retrain)."""
+    key = request.POST.get("key", "")
+    try:
+        entry = chats.do_draft_faq_from_cluster(
+            cluster_id,
+            key=key,
+            category=request.POST.get("category", ""),
+            editor=str(_staff(request).principal_key),
+        )
+    except DomainError as exc:
+        messages.error(request, str(exc.detail or exc.title))
+        return redirect("web:assistant_insights")
+    messages.success(
+        request,
+        _(
+            "Draft %(key)s created from %(n)s questions. Complete both languages and the "
+            "answers, save, activate it and retrain."
+        )
+        % {"key": entry.key, "n": entry.handled_questions.count()},
+    )
+    return redirect("web:assistant_faq_edit", key=entry.key)

@@ -140,8 +140,15 @@ def faq_edit(request: HttpRequest, key: str) -> HttpResponse:
 def faq_active(request: HttpRequest, key: str) -> HttpResponse:
     active = request.POST.get("active") == "1"
     _entry_or_404(key)
-    services.do_set_faq_active(key, active, editor=_editor(request))
-    messages.success(request, _("Activated.") if active else _("Deactivated."))
+    try:
+        services.do_set_faq_active(key, active, editor=_editor(request))
+    except InvalidFaq as exc:  # a draft needs both languages and its answers first
+        messages.error(
+            request,
+            _("Complete the entry before activating it: %(problems)s") % {"problems": exc.detail},
+        )
+    else:
+        messages.success(request, _("Activated.") if active else _("Deactivated."))
     return redirect("web:assistant_faq_edit", key=key)
 
 

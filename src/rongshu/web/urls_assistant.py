@@ -24,6 +24,11 @@ urlpatterns = [
         name="assistant_conversation_action",
     ),
     path("console/assistant/insights/", chat.insights, name="assistant_insights"),
+    path(
+        "console/assistant/insights/clusters/<str:cluster_id>/draft/",
+        chat.draft_from_cluster,
+        name="assistant_draft_from_cluster",
+    ),
     path("console/assistant/<str:key>/", views.faq_edit, name="assistant_faq_edit"),
     path("console/assistant/<str:key>/active/", views.faq_active, name="assistant_faq_active"),
 ]
