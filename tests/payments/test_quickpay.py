@@ -40,6 +40,7 @@ class Shop:
     code: str
     owner: Payer
     partner: Principal
+    webhook_secret: str = ""  # the partner client's (signs its notifications)
 
 
 def partner_principal(scopes: list[str]) -> tuple[identity.ClientCredentials, Principal]:
@@ -69,7 +70,7 @@ def make_shop(
         max_daily=cny(daily),
         max_monthly=cny(monthly) if monthly else None,
     )
-    return Shop(code, owner, who)
+    return Shop(code, owner, who, creds.webhook_secret)
 
 
 def bind(payer: Payer, shop: Shop, **limits: str) -> quickpay.BindingView:

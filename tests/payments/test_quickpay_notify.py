@@ -10,7 +10,6 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 from django.db import transaction
@@ -21,39 +20,24 @@ from rongshu.identity.types import Role
 from rongshu.kernel import clock, eod, outbox
 from rongshu.kernel.models import OutboxEvent
 from rongshu.ledger import services as ledger
-from rongshu.payments import quickpay, services
+from rongshu.payments import quickpay
 from rongshu.payments.errors import QuickPayConflict
 from rongshu.payments.models import QuickPayBinding, QuickPayNotification
 from rongshu.payments.quickpay import notify
 from rongshu.payments.quickpay.jobs import do_expire_pending_bindings
 from tests.identity.builders import make_staff, staff_client
 from tests.payments.conftest import cny, make_payer
-from tests.payments.test_quickpay import Shop, bound, debit, partner_principal
+from tests.payments.test_quickpay import Shop, bound, debit, make_shop
 
 URL = "https://partner.example/qp/notify"
 _codes = iter(range(1, 10_000))
 
 
-@dataclass
-class NotifyShop(Shop):
-    webhook_secret: str
-
-
-def make_notify_shop(url: str = URL) -> NotifyShop:
-    owner = make_payer(name="榕树商城", balance=0)
-    creds, who = partner_principal(["quickpay"])
-    code = f"QN{next(_codes):04d}"
-    services.do_create_merchant(
-        merchant_code=code,
-        name="榕树商城",
-        city="Shenzhen",
-        ledger_account_id=owner.account.public_id,
-        partner_client_id=creds.client_id,
-    )
-    quickpay.do_enable_merchant(code, max_per_transaction=cny("500"), max_daily=cny("1000"))
-    admin = make_staff(Role.TELLER, username=f"qn-teller-{code}")
-    quickpay.do_set_notify_url(admin, code, url)
-    return NotifyShop(code, owner, who, creds.webhook_secret)
+def make_notify_shop(url: str = URL) -> Shop:
+    shop = make_shop()
+    admin = make_staff(Role.TELLER, username=f"qn-teller-{shop.code}")
+    quickpay.do_set_notify_url(admin, shop.code, url)
+    return shop
 
 
 @pytest.fixture(autouse=True)
