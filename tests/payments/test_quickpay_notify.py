@@ -30,7 +30,6 @@ from tests.payments.conftest import cny, make_payer
 from tests.payments.test_quickpay import Shop, bound, debit, make_shop
 
 URL = "https://partner.example/qp/notify"
-_codes = iter(range(1, 10_000))
 
 
 def make_notify_shop(url: str = URL) -> Shop:
