@@ -17,8 +17,17 @@ deployment with a separate dispatcher); each transfer still writes its outbox ro
     pgbench_tps_8c, pg_vs_pgbench_ratio_8c             pgbench -c 8 (TPC-B-like) and our ratio
     scaling_{db}_{1k,10k,100k}_{single,batch}_per_s    the same at 1k, 10k, 100k accounts
 
+    cpu_us_per_transfer_{client,server}_{db}          CPU time per committed single transfer,
+                                                       1 client (server: the backend, from
+                                                       /proc; PostgreSQL on this host only)
+    pgbench_cpu_us_per_tx_{client,server}             the same for pgbench -c 1 transactions
+    cpu_vs_pgbench_ratio                               pgbench's CPU per transaction ÷ ours
+                                                       (client + server): a guide that does not
+                                                       swing with the box's load as rates do
+
 ``RONGSHU_BENCH_PHASES=batch`` (comma-separated: ``single``, ``multi``, ``batch``, ``scaling``,
-``pgbench``) runs only those phases and writes ``bench/results/ledger-partial.json`` instead.
+``pgbench``, ``cpu``) runs only those phases and writes ``bench/results/ledger-partial.json``
+instead.
 """
 
 from __future__ import annotations
@@ -49,7 +58,8 @@ from _harness import (
 
 PGBIN = Path("/usr/lib/postgresql/15/bin")
 BATCH = 8190
-ALL_PHASES = ("single", "multi", "batch", "scaling", "pgbench")
+ALL_PHASES = ("single", "multi", "batch", "scaling", "pgbench", "cpu")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def _phases() -> set[str]:
@@ -172,6 +182,29 @@ def _child(backend: str, quick: bool) -> dict[str, Any]:
             assert all(r.result == "created" for r in results)
         return batches * BATCH / total
 
+    def cpu_per_transfer(ids: list[uuid.UUID], n: int) -> None:
+        """Client and server CPU time per single transfer (1 client, after a warm-up)."""
+        rnd = random.Random(11)
+        items = [one(ids, rnd) for _ in range(n + 200)]
+        for item in items[:200]:
+            with transaction.atomic():
+                services.do_create_transfers([item])
+        backend = _backend_pid(connections["default"]) if backend_name == "postgres" else None
+        server0 = _proc_cpu(backend) if backend else None
+        client0 = time.process_time()
+        for item in items[200:]:
+            with transaction.atomic():
+                services.do_create_transfers([item])
+        client = time.process_time() - client0
+        metrics[f"cpu_us_per_transfer_client_{backend_name}"] = round(client / n * 1e6, 1)
+        if backend and server0 is not None:
+            server1 = _proc_cpu(backend)
+            if server1 is not None:
+                metrics["cpu_us_per_transfer_server_postgres"] = round(
+                    (server1 - server0) / n * 1e6, 1
+                )
+
+    backend_name = backend
     phases = _phases()
     ids = open_accounts(1000)
     if "single" in phases:
@@ -194,6 +227,8 @@ def _child(backend: str, quick: bool) -> dict[str, Any]:
         rate, _ = single_rate(ids, seconds / 2)
         metrics[f"scaling_{backend}_{label}_single_per_s"] = round(rate, 1)
         metrics[f"scaling_{backend}_{label}_batch_per_s"] = round(batch_rate(ids, 2), 1)
+    if "cpu" in phases:
+        cpu_per_transfer(ids, 1000 if quick else 5000)
     tb = queries.get_trial_balance()
     assert tb.balanced, tb.difference
     metrics[f"transfers_total_{backend}"] = _count_transfers()
@@ -206,7 +241,63 @@ def _count_transfers() -> int:
     return Transfer.objects.count()
 
 
+def _backend_pid(db: Any) -> int | None:
+    with db.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = int(cursor.fetchone()[0])
+    return pid if _proc_cpu(pid) is not None else None  # a server on another host: none
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _proc_cpu(pid: int, *, children: bool = False) -> float | None:
+    """User + system CPU seconds of a process (with ``children``: of its exited children)."""
+    fields = _proc_stat(pid)
+    if fields is None:
+        return None
+    at = 13 if children else 11  # utime, stime; cutime, cstime
+    return (int(fields[at]) + int(fields[at + 1])) / CLOCK_TICKS
+
+
 # ====================================================================== parent: orchestration
+def _pgbench_cpu(url: str, transactions: int) -> tuple[float, float] | None:
+    """pgbench -c 1 -t N: client CPU per transaction (its rusage) and server CPU (the
+    postmaster's exited children, i.e. pgbench's backend, read from /proc)."""
+    import resource
+
+    import psycopg
+
+    if not (PGBIN / "pgbench").exists():
+        return None
+    bench_url = fresh_database(url, "rongshu_pgbench")
+    subprocess.run([str(PGBIN / "pgbench"), "-i", "-q", bench_url], capture_output=True, check=True)
+    with psycopg.connect(bench_url) as conn:
+        backend = conn.execute("SELECT pg_backend_pid()").fetchone()
+    fields = _proc_stat(int(backend[0])) if backend else None
+    if fields is None:
+        return None
+    postmaster = int(fields[1])  # the backend's parent
+    server0 = _proc_cpu(postmaster, children=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(
+        [str(PGBIN / "pgbench"), "-c", "1", "-t", str(transactions), bench_url],
+        capture_output=True,
+        check=True,
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    time.sleep(0.5)  # the backend exits and is reaped by the postmaster
+    server1 = _proc_cpu(postmaster, children=True)
+    if server0 is None or server1 is None:
+        return None
+    client = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return client / transactions * 1e6, (server1 - server0) / transactions * 1e6
+
+
 def _pgbench(url: str, seconds: int) -> float | None:
     if not (PGBIN / "pgbench").exists():
         return None
@@ -236,6 +327,17 @@ def main() -> None:
             metrics["pg_vs_pgbench_ratio_8c"] = round(
                 metrics["single_transfers_per_s_postgres_8c"] / tps, 3
             )
+    if pg is not None and "cpu" in phases:
+        cpu = _pgbench_cpu(pg, 1000 if args.quick else 5000)
+        ours = (
+            metrics.get("cpu_us_per_transfer_client_postgres"),
+            metrics.get("cpu_us_per_transfer_server_postgres"),
+        )
+        if cpu is not None:
+            metrics["pgbench_cpu_us_per_tx_client"] = round(cpu[0], 1)
+            metrics["pgbench_cpu_us_per_tx_server"] = round(cpu[1], 1)
+            if ours[0] is not None and ours[1] is not None:
+                metrics["cpu_vs_pgbench_ratio"] = round(sum(cpu) / (ours[0] + ours[1]), 3)
     main_db = "postgres" if pg is not None else "sqlite"
     if f"p50_ms_{main_db}" in metrics:
         metrics["p50_ms"] = metrics[f"p50_ms_{main_db}"]

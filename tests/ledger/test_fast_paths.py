@@ -7,16 +7,18 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 from rongshu.identity.types import Role
 from rongshu.kernel.models import OutboxEvent
 from rongshu.ledger import handlers, services
 from rongshu.ledger.errors import AccountStatusInvalid, UnfreezeAlreadyRequested
 from rongshu.ledger.events import TransfersPosted, iter_transfers
-from rongshu.ledger.models import Account, Transfer
-from tests.ledger.conftest import fresh, make_account, tr
+from rongshu.ledger.models import INT64_MAX, Account, Transfer
+from tests.ledger.conftest import fresh, make_account, make_bank_account, tr
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +68,7 @@ def test_single_transfer_inside_a_transaction_needs_no_savepoint(bank: Account) 
     sql = [q["sql"] for q in captured.captured_queries]
     if connection.vendor == "postgresql":
         assert not [s for s in sql if "SAVEPOINT" in s], sql
-        assert len(sql) == 3, sql  # lock, insert + balances, outbox
+        assert len(sql) == 1 and "ledger_post_single" in sql[0], sql  # one statement
     assert fresh(a).credits_posted == 7
     event = OutboxEvent.objects.filter(event_type="ledger.TransfersPosted").latest("id")
     (item,) = list(iter_transfers(event.payload))
@@ -145,3 +147,157 @@ def test_the_api_and_console_refuse_a_second_unfreeze_request() -> None:
     assert form(manager, account, op="unfreeze", reason="again").status_code == 302
     opened = ApprovalRequest.objects.filter(object_id=str(account.public_id))
     assert opened.count() == 1  # neither the API nor the console opened a second one
+
+
+# ------------------------------------------------------------------ one-statement single transfer
+_EDGE = st.sampled_from([0, 0, 1, 49, 50, 51, 99, 100, 101, 150, 200, INT64_MAX - 100, INT64_MAX])
+_STATUS = st.sampled_from([Account.OPEN] * 7 + [Account.DEBIT_FROZEN, Account.FROZEN,
+                           Account.CLOSED])  # fmt: skip
+_FLAGS = st.sampled_from([(False, False), (True, False), (False, True)])
+
+
+def _account_state() -> st.SearchStrategy[dict[str, object]]:
+    return st.fixed_dictionaries(
+        {
+            "debits_pending": _EDGE, "debits_posted": _EDGE, "credits_pending": _EDGE,
+            "credits_posted": _EDGE, "overdraft_limit": st.sampled_from([0, 1, 50]),
+            "status": _STATUS, "currency": st.sampled_from(["CNY"] * 7 + ["USD"]),
+            "flags": _FLAGS,
+        }
+    )  # fmt: skip
+
+
+def _evaluator_answer(item: services.TransferIn) -> str:
+    """What the general evaluator answers for ``item`` now (read under the locks, nothing
+    written)."""
+    with transaction.atomic():
+        batch = services._Batch([item], {})
+        batch.load(check_existing=True)
+        answer = batch.apply()[0].result
+        transaction.set_rollback(True)
+    return answer
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(dr=_account_state(), cr=_account_state(),
+       amount=st.sampled_from([1, 50, 51, 100, 101, 150, INT64_MAX - 1]),
+       replay=st.sampled_from([None] * 6 + ["same", "amount", "metadata"]))  # fmt: skip
+def test_the_single_path_answers_exactly_as_the_evaluator(
+    bank: Account,
+    dr: dict,
+    cr: dict,
+    amount: int,
+    replay: str | None,  # type: ignore[type-arg]
+) -> None:
+    """Whatever the accounts' totals, flags, statuses and currencies, and whether the id is
+    stored, a single transfer (on PostgreSQL through ``ledger_post_single``) answers what the
+    evaluator answers, and writes exactly when it answers ``created``."""
+    a, b = make_account(), make_account()
+    stored = None
+    if replay is not None:
+        stored = tr(bank, b, 5, metadata={"k": 1})
+        assert results([stored]) == ["created"]
+    for account, state in ((a, dr), (b, cr)):
+        state = dict(state)
+        dmnec, cmned = state.pop("flags")
+        if not dmnec:
+            state["overdraft_limit"] = 0
+        Account.objects.filter(pk=account.pk).update(
+            debits_must_not_exceed_credits=dmnec, credits_must_not_exceed_debits=cmned, **state
+        )
+    if replay is None or stored is None:
+        item = tr(a, b, amount)
+    else:
+        item = tr(bank, b, 5 if replay != "amount" else 6, transfer_id=stored.transfer_id,
+                  metadata={"k": 1} if replay != "metadata" else {"k": 2})  # fmt: skip
+    expected = _evaluator_answer(item)
+    event(expected)
+    before = [(fresh(x).debits_posted, fresh(x).credits_posted) for x in (a, b)]
+    count = Transfer.objects.count()
+    assert results([item]) == [expected]
+    after = [(fresh(x).debits_posted, fresh(x).credits_posted) for x in (a, b)]
+    if expected == "created":
+        assert after == [
+            (before[0][0] + amount, before[0][1]),
+            (before[1][0], before[1][1] + amount),
+        ]
+        assert Transfer.objects.count() == count + 1
+        stored_row = Transfer.objects.get(transfer_id=item.transfer_id)
+        assert stored_row.debit_account_net_after == after[0][1] - after[0][0]
+        assert stored_row.credit_account_net_after == after[1][1] - after[1][0]
+    else:
+        assert after == before and Transfer.objects.count() == count
+
+
+def test_the_single_path_event_is_the_event_of_the_batch_path(bank: Account) -> None:
+    a = make_account()
+    # codes equal to other strings share their index; an account's text is not shared
+    for code in ("test", "CNY", "single", str(a.public_id), str(bank.public_id)):
+        out = services.do_create_transfer(tr(bank, a, 3, code=code, metadata={"x": [1, "二"]}))
+        event = OutboxEvent.objects.filter(event_type="ledger.TransfersPosted").latest("id")
+        assert event.payload == TransfersPosted.of([out]).payload()
+        assert (event.state, event.attempts, event.dedupe_key) == (OutboxEvent.PENDING, 0, None)
+        assert event.delivered_handlers == [] and event.event_id.version == 7
+        stored = Transfer.objects.get(transfer_id=out.transfer_id)
+        assert stored.metadata == {"x": [1, "二"]} and stored.created_at == out.created_at
+    assert services.do_create_transfer(tr(bank, a, 1, linked=False)).kind == "single"
+    assert results([tr(bank, a, 1, linked=True)]) == ["linked_event_chain_open"]
+
+
+def test_the_single_statement_is_prepared_on_the_server(bank: Account) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    a = make_account()
+    for amount in (1, 2):
+        assert results([tr(bank, a, amount)]) == ["created"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%ledger_post_single%"],
+        )
+        assert cursor.fetchone()[0] == 1
+    assert fresh(a).credits_posted == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_single_transfers_outside_a_transaction() -> None:
+    """Autocommit: the one statement is its own transaction; the general path answers the
+    rest; the event is dispatched after commit."""
+    bank_account = make_bank_account()
+    a = make_account()
+    assert not connection.in_atomic_block
+    item = tr(bank_account, a, 10)
+    assert results([item]) == ["created"]
+    assert results([item]) == ["exists"]
+    assert results([tr(bank_account, a, 11, transfer_id=item.transfer_id)]) == [
+        "exists_with_different_amount"
+    ]
+    assert results([tr(a, bank_account, 11)]) == ["exceeds_credits"]
+    assert fresh(a).credits_posted == 10 and fresh(a).debits_posted == 0
+    events = OutboxEvent.objects.filter(event_type="ledger.TransfersPosted")
+    assert events.count() == 1
+    assert events.get().state == OutboxEvent.DELIVERED  # dispatched after its commit
+
+
+def test_a_large_batch_stores_its_event_with_lz4_and_puts_the_setting_back(bank: Account) -> None:
+    if connection.vendor != "postgresql" or not services._lz4_available():
+        pytest.skip("PostgreSQL with lz4 only")
+    accounts = [make_account() for _ in range(3)]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL default_toast_compression = 'pglz'")
+        items = [tr(bank, accounts[i % 3], 1 + i) for i in range(600)]
+        assert set(results(items)) == {"created"}
+        cursor.execute(
+            "SELECT pg_column_compression(payload) FROM kernel_outboxevent ORDER BY id DESC LIMIT 1"
+        )
+        assert cursor.fetchone()[0] == "lz4"
+        cursor.execute("SHOW default_toast_compression")
+        assert cursor.fetchone()[0] == "pglz"  # the caller's setting, back
+        assert results(items[:2]) == ["exists", "exists"]  # a small call changes nothing
+        cursor.execute("SHOW default_toast_compression")
+        assert cursor.fetchone()[0] == "pglz"
+    assert sum(fresh(a).credits_posted for a in accounts) == sum(range(1, 601))

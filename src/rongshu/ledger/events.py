@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -29,32 +30,39 @@ class TransfersPosted(DomainEvent):
     @classmethod
     def of(cls, transfers: Sequence[TransferOut]) -> TransfersPosted:
         strings: list[str] = []
-        index: dict[Any, int] = {}  # value (a str or an account UUID) → its place in strings
+        # value → its place in strings; accounts are keyed by ``UUID.int`` (hashing a UUID
+        # is a Python-level call), which no string key can equal, as no UUID equals a string
+        index: dict[Any, int] = {}
 
-        def ref(value: Any) -> int:
-            at = index.get(value)
-            if at is None:
-                at = index[value] = len(strings)
-                strings.append(str(value))
-            return at
+        def encode(values: list[Any], as_text: Any = str) -> list[int]:
+            for value in dict.fromkeys(values):  # distinct values, in order of appearance
+                if value not in index:
+                    index[value] = len(strings)
+                    strings.append(as_text(value))
+            return [index[v] for v in values]
 
+        account = _account_text
         return cls(
             columns={
                 "format": 2,
                 "ids": [str(t.transfer_id) for t in transfers],
                 "amounts": [t.amount for t in transfers],
                 "pending_ids": [str(t.pending_id) if t.pending_id else None for t in transfers],
-                "kinds": [ref(t.kind) for t in transfers],
-                "debit_accounts": [ref(t.debit_account) for t in transfers],
-                "credit_accounts": [ref(t.credit_account) for t in transfers],
-                "currencies": [ref(t.currency) for t in transfers],
-                "codes": [ref(t.code) for t in transfers],
+                "kinds": encode([t.kind for t in transfers]),
+                "debit_accounts": encode([t.debit_account.int for t in transfers], account),
+                "credit_accounts": encode([t.credit_account.int for t in transfers], account),
+                "currencies": encode([t.currency for t in transfers]),
+                "codes": encode([t.code for t in transfers]),
                 "strings": strings,
             }
         )
 
     def payload(self) -> dict[str, Any]:
         return self.columns  # fresh lists of JSON values: no deep copy needed
+
+
+def _account_text(key: int) -> str:
+    return str(uuid.UUID(int=key))
 
 
 _SINGULAR = {

@@ -21,16 +21,20 @@ import datetime as dt
 import gc
 import json
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
-from django.db import IntegrityError, connection, transaction
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+from django.db.models import JSONField
 
 from rongshu.kernel import clock
 from rongshu.kernel.audit import do_audit
 from rongshu.kernel.ids import new_id
+from rongshu.kernel.models import OutboxEvent
 from rongshu.kernel.money import MoneyError, check_currency
-from rongshu.kernel.outbox import record_event, record_events
+from rongshu.kernel.outbox import dispatch_pending, record_event, record_events
 from rongshu.ledger.chart import CHART
 from rongshu.ledger.errors import (
     AccountBalanceNotZero,
@@ -489,12 +493,13 @@ class _Batch:
         a stored id into an ``IntegrityError`` at the insert and a checked retry.
         """
         pending_refs = {it.pending_id for it in self.items if it.pending_id is not None}
-        account_pubs: set[uuid.UUID] = set()
+        pub_ints: set[int] = set()  # UUID.int: hashing a UUID is a Python-level call
         for it in self.items:
             if it.debit_account is not None:
-                account_pubs.add(it.debit_account)
+                pub_ints.add(it.debit_account.int)
             if it.credit_account is not None:
-                account_pubs.add(it.credit_account)
+                pub_ints.add(it.credit_account.int)
+        account_pubs = {uuid.UUID(int=i) for i in pub_ints}
         # The accounts of referenced holds never change, so they can be read before locking.
         hold_accounts: set[int] = set()
         if pending_refs:
@@ -757,8 +762,45 @@ class _Batch:
             _update_holds(changed)
         _update_accounts([a for a in self.by_pk.values() if a.dirty])
         # No savepoint and no de-duplication read: the event is new with this transaction.
-        record_events([(TransfersPosted.of(created), None)])
+        event = TransfersPosted.of(created)
+        if len(created) >= _LZ4_FROM and _lz4_available():
+            # A large batch's event is hundreds of kB of jsonb, which PostgreSQL compresses
+            # when storing it: pglz costs ~20 ms of server CPU for a full batch, lz4 ~2 ms
+            # (ADR 0005). Only for this row: the caller's setting is put back right after
+            # (and a failed insert rolls back the savepoint, and with it the setting).
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT current_setting('default_toast_compression'), "
+                    "set_config('default_toast_compression', 'lz4', true)"
+                )
+                previous = cursor.fetchone()[0]
+                record_events([(event, None)])
+                cursor.execute(
+                    "SELECT set_config('default_toast_compression', %s, true)", [previous]
+                )
+        else:
+            record_events([(event, None)])
         return created
+
+
+_LZ4_FROM = 512  # transfers: below this the event row is small enough not to matter
+_LZ4: dict[str, bool] = {}
+
+
+def _lz4_available() -> bool:
+    """Whether this PostgreSQL server can compress values with lz4 (built ``--with-lz4``,
+    PostgreSQL 14+); asked once per database alias."""
+    if connection.vendor != "postgresql":
+        return False
+    known = _LZ4.get(connection.alias)
+    if known is None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT coalesce(bool_or('lz4' = ANY(enumvals)), false) FROM pg_settings "
+                "WHERE name = 'default_toast_compression'"
+            )
+            known = _LZ4[connection.alias] = bool(cursor.fetchone()[0])
+    return known
 
 
 class _Undo:
@@ -1123,9 +1165,8 @@ def _create_transfers(
         and not refused
         and items[0].kind == "single"
         and connection.vendor == "postgresql"
-        and connection.in_atomic_block
     ):
-        results = _create_single_pg(items[0])
+        results = _post_single_pg(items[0])
         if results is not None:
             return results
     check = False  # read stored ids up front (after a retry) or only when needed
@@ -1160,7 +1201,233 @@ def _create_transfers(
                 raise
 
 
-def _create_single_pg(item: TransferIn) -> list[TransferResult] | None:
+def _post_single_pg(item: TransferIn) -> list[TransferResult] | None:
+    """One fresh single-phase transfer on PostgreSQL in one prepared statement (ADR 0005):
+    the function ``ledger_post_single`` (migration 0006) locks both accounts and, only where
+    the evaluator would certainly answer ``created``, inserts the transfer and adds to both
+    balances; the same statement inserts the outbox row if it did. Any other case writes
+    nothing and goes to the evaluator, which alone gives refusals and ``exists*`` answers.
+    ``None`` hands the item to the general path."""
+    if item.linked or _check_shape(item) is not None:
+        return None  # the evaluator answers (a lone linked item is a chain left open)
+    db = connections[DEFAULT_DB_ALIAS]  # one look-up of the thread's connection
+    statement = _POST_SINGLE.get(db.alias) or _post_single_statement(db)
+    now = clock.now()
+    tid, debit, credit, amount = (
+        item.transfer_id,
+        item.debit_account,
+        item.credit_account,
+        item.amount,
+    )
+    currency, code, metadata = item.currency, item.code, item.metadata
+    ids = str(tid)
+    # TransfersPosted.of([out]) for one transfer, built directly (tests/ledger compare them):
+    # "single", then the two accounts (different: checked above), then the currency and the
+    # code, each string once (an account's text is not matched against other strings).
+    strings = ["single", str(debit), str(credit)]
+    text_at = {"single": 0}
+    refs = [0, 0]
+    for k, value in enumerate((currency, code)):
+        at = text_at.get(value)
+        if at is None:
+            at = text_at[value] = len(strings)
+            strings.append(value)
+        refs[k] = at
+    payload = {
+        "format": 2,
+        "ids": [ids],
+        "amounts": [amount],
+        "pending_ids": [None],
+        "kinds": [0],
+        "debit_accounts": [1],
+        "credit_accounts": [2],
+        "currencies": [refs[0]],
+        "codes": [refs[1]],
+        "strings": strings,
+    }
+    params = [
+        tid,
+        debit,
+        credit,
+        amount,
+        currency,
+        code,
+        item.reference,
+        statement.metadata(metadata) if metadata else statement.empty_metadata,
+        now,
+        *statement.event_row(payload, now),
+    ]
+    cursor = statement.cursor(db)
+    cursor.execute(statement.sql, params)
+    status, event_pk = cursor.fetchone()
+    if status == 0:
+        if settings.OUTBOX_DISPATCH_ON_COMMIT:
+            transaction.on_commit(lambda: dispatch_pending(event_ids=[event_pk]), using=db.alias)
+        out = _new_object(TransferOut)
+        out.__dict__.update(
+            transfer_id=tid,
+            debit_account=debit,
+            credit_account=credit,
+            amount=amount,
+            currency=currency,
+            kind="single",
+            linked=False,
+            pending_id=None,
+            timeout=0,
+            code=code,
+            reference=item.reference,
+            metadata=metadata,
+            created_at=now,
+        )
+        return [_make_result(0, tid, "created", out)]
+    if not db.in_atomic_block:
+        return None  # the general path, in a savepoint of its own
+    # 1: the id is stored (answers exists / exists_with_different_*); 2: the evaluator decides
+    return _create_single_pg(item, check=status == 1)
+
+
+class _SingleStatement:
+    """The statement of :func:`_post_single_pg` for one database connection alias, and what
+    it needs per call: the outbox row's parameters, built as ``record_events`` builds them
+    (the kernel model's columns and defaults, no dedupe key) but without a model instance or
+    Django's per-field preparation (PostgreSQL takes UUIDs and aware datetimes as they are,
+    JSON as text cast to ``jsonb``), and a reusable server-side-binding cursor."""
+
+    def __init__(self, db: Any) -> None:
+        fields = [f for f in OutboxEvent._meta.concrete_fields if not f.primary_key]
+        given = {"event_type", "payload", "dedupe_key", "next_attempt_at", "created_at"}
+        json_text = _json_text
+        self.metadata = json_text(Transfer._meta.get_field("metadata"))
+        self.empty_metadata = self.metadata({})
+        makers: list[_Maker] = []
+        casts: list[str] = []
+        for f in fields:
+            as_json = json_text(f) if isinstance(f, JSONField) else None
+            casts.append("jsonb" if as_json else str(f.cast_db_type(db)))
+            if f.name == "event_type":
+                makers.append(_const(TransfersPosted.event_type))
+            elif f.name == "payload":
+                assert as_json is not None
+                makers.append(_of_payload(as_json))
+            elif f.name == "dedupe_key":
+                makers.append(_const(None))
+            elif f.name in given:  # next_attempt_at, created_at
+                makers.append(_now)
+            elif f.has_default() and callable(f.default):  # event_id (a new id), lists
+                if as_json and f.default in (list, dict):  # an empty container, as text
+                    makers.append(_const(as_json(f.get_default())))
+                else:
+                    makers.append(_fresh(f.get_default, as_json))
+            else:
+                value = f.get_default()
+                makers.append(_const(as_json(value) if as_json else f.get_db_prep_save(value, db)))
+        self.makers = makers
+        columns = ", ".join(db.ops.quote_name(f.column) for f in fields)
+        values = ", ".join(f"%s::{cast}" for cast in casts)
+        self.sql = (
+            "WITH r AS MATERIALIZED (SELECT ledger_post_single(%s::uuid, %s::uuid, "  # noqa: S608
+            "%s::uuid, %s::bigint, %s::varchar, %s::varchar, %s::varchar, %s::jsonb, "
+            f"%s::timestamptz) AS res), ev AS (INSERT INTO {OutboxEvent._meta.db_table} "
+            f"({columns}) SELECT {values} FROM r WHERE r.res = 0 RETURNING id) "
+            "SELECT r.res, (SELECT id FROM ev) FROM r"
+        )
+        # psycopg connection → its prepared cursor (a connection belongs to one thread)
+        self.cursors: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+    def event_row(self, payload: Any, now: dt.datetime) -> list[Any]:
+        return [make(payload, now) for make in self.makers]
+
+    def cursor(self, db: Any) -> Any:
+        """A Django cursor wrapper (query logging, execute wrappers, error translation) over
+        a psycopg server-side-binding cursor that prepares its statement on the server:
+        parsed and planned once per connection. Django's own cursors bind client-side and
+        cannot prepare."""
+        db.ensure_connection()
+        db.validate_thread_sharing()
+        conn = db.connection
+        if db.queries_logged:
+            # psycopg does not keep the text of a statement it executes prepared, which Django's
+            # query log (DEBUG, CaptureQueriesContext) needs: there it runs unprepared.
+            return db.make_debug_cursor(_prepared_cursor_class(prepare=False)(conn))
+        raw = self.cursors.get(conn)
+        if raw is None or raw.closed:
+            if conn.prepare_threshold is None and _may_prepare(db):
+                # Django turns psycopg's automatic preparation off (for connection poolers);
+                # its client-side cursors never prepare anyway. A threshold no query reaches
+                # leaves everything else unprepared while ``prepare=True`` works here.
+                conn.prepare_threshold = 2**31
+            raw = self.cursors[conn] = _prepared_cursor_class()(conn)
+        return db.make_cursor(raw)
+
+
+_POST_SINGLE: dict[str, _SingleStatement] = {}
+_Maker = Callable[[Any, dt.datetime], Any]  # (payload, now) → one outbox column's parameter
+
+
+def _const(value: Any) -> _Maker:
+    return lambda payload, now: value
+
+
+def _now(payload: Any, now: dt.datetime) -> Any:
+    return now
+
+
+def _of_payload(as_json: Callable[[Any], str]) -> _Maker:
+    return lambda payload, now: as_json(payload)
+
+
+def _fresh(default: Callable[[], Any], as_json: Callable[[Any], str] | None) -> _Maker:
+    if as_json is None:
+        return lambda payload, now: default()
+    return lambda payload, now: as_json(default())
+
+
+def _post_single_statement(db: Any) -> _SingleStatement:
+    statement = _POST_SINGLE[db.alias] = _SingleStatement(db)
+    return statement
+
+
+def _json_text(f: Any) -> Callable[[Any], str]:
+    """A JSON field's value as text, encoded as the field encodes it."""
+    encoder = f.encoder
+    return lambda value: json.dumps(value, cls=encoder)
+
+
+def _may_prepare(db: Any) -> bool:
+    """Server-side prepared statements are off only where the database's ``OPTIONS`` say
+    ``"prepare_threshold": None`` explicitly (e.g. behind PgBouncer < 1.21 in transaction
+    mode); then the statement is sent unprepared."""
+    options = db.settings_dict.get("OPTIONS") or {}
+    return not ("prepare_threshold" in options and options["prepare_threshold"] is None)
+
+
+_CURSOR_CLASSES: dict[bool, type[Any]] = {}
+
+
+def _prepared_cursor_class(*, prepare: bool = True) -> type[Any]:
+    """A psycopg server-side-binding cursor class whose ``execute`` prepares (or never
+    prepares) its statement, whatever Django's wrapper passes."""
+    cls = _CURSOR_CLASSES.get(prepare)
+    if cls is None:
+        import psycopg
+
+        class PreparedCursor(psycopg.Cursor[Any]):
+            def execute(
+                self,
+                query: Any,
+                params: Any = None,
+                *,
+                prepare: bool | None = None,
+                binary: bool | None = None,
+            ) -> Any:
+                return super().execute(query, params, prepare=always, binary=binary)
+
+        always = prepare
+        cls = _CURSOR_CLASSES[prepare] = PreparedCursor
+    return cls
+
+
+def _create_single_pg(item: TransferIn, *, check: bool = False) -> list[TransferResult] | None:
     """One single-phase transfer inside the caller's PostgreSQL transaction, without a
     savepoint: three statements (lock the two accounts; insert the transfer and update both
     balances in one statement; the outbox row) instead of seven.
@@ -1172,7 +1439,6 @@ def _create_single_pg(item: TransferIn) -> list[TransferResult] | None:
     written before the outcome is known, so no savepoint is needed to undo. ``None`` hands
     the item to the general path (it never happens twice in practice).
     """
-    check = False
     for _ in range(3):
         batch = _Batch([item], {})
         batch.load(check_existing=check)
