@@ -222,3 +222,40 @@ def test_the_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
     write_lake(c, customers=300, months=3, seed=12, end_on=END)
     assert checksums(a) == checksums(b)
     assert checksums(a) != checksums(c)
+
+
+def test_two_workers_write_the_rows_of_one_worker(tmp_path: Path) -> None:
+    """``workers=2``: one process per block range, its own part files; read in file-name order
+    every table holds exactly the rows of ``workers=1``, and the same call is reproducible."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    one, two, again = tmp_path / "one", tmp_path / "two", tmp_path / "again"
+    counts_one = write_lake(one, customers=2100, months=2, seed=11, end_on=END)
+    counts_two = write_lake(two, customers=2100, months=2, seed=11, end_on=END, workers=2)
+    write_lake(again, customers=2100, months=2, seed=11, end_on=END, workers=2)
+    assert counts_one == counts_two
+    assert checksums(two) == checksums(again)
+    day = two / "transactions" / "date=2026-11-27"
+    assert sorted(p.name for p in day.glob("*.parquet")) == [
+        "part-00000.parquet",
+        "part-00001.parquet",
+    ]
+    assert not (two / "ground_truth" / "_parts").exists()
+
+    def tables(root: Path) -> dict[str, pa.Table]:
+        out = {}
+        for folder in sorted({p.parent for p in root.rglob("*.parquet")}):
+            files = sorted(folder.glob("*.parquet"))
+            if folder.name == "ground_truth":
+                out.update({str(f.relative_to(root)): pq.read_table(f) for f in files})
+            else:
+                key = str(folder.relative_to(root))
+                out[key] = pa.concat_tables([pq.read_table(f) for f in files])
+        return out
+
+    a, b = tables(one), tables(two)
+    assert a.keys() == b.keys()
+    assert "ground_truth/life_events.parquet" in a
+    for key in a:
+        assert a[key].equals(b[key]), key

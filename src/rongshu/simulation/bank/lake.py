@@ -28,7 +28,7 @@ from rongshu.insight.types import (
 )
 from rongshu.simulation.bank import money
 from rongshu.simulation.bank import spending as sp
-from rongshu.simulation.bank.companies import company, company_count
+from rongshu.simulation.bank.companies import Company, company, company_count
 from rongshu.simulation.bank.ids import BLOCK, id_array, id_array_tagged
 from rongshu.simulation.bank.lives import NEVER, Lives, generate_lives
 from rongshu.simulation.bank.money import SLOTS, State
@@ -335,10 +335,13 @@ def _balances_table(
     )
 
 
-def _company_tables(seed: int, companies: int, end: int) -> tuple[pa.Table, pa.Table]:
+def _company_tables(
+    seed: int, companies: int, end: int, rows: list[Company] | None = None
+) -> tuple[pa.Table, pa.Table]:
     from rongshu.simulation.bank.reference import city_code
 
-    rows = [company(seed, k) for k in range(companies)]
+    if rows is None:
+        rows = [company(seed, k) for k in range(companies)]
     idx = np.arange(companies, dtype=np.uint64)
     ids = id_array(seed, "company", idx)
     founded = np.array([end - 365 * (3 + (k * 7919) % 15) for k in range(companies)])
@@ -372,7 +375,14 @@ def _company_tables(seed: int, companies: int, end: int) -> tuple[pa.Table, pa.T
     return customers, accounts
 
 
-def _company_month(seed: int, companies: int, month: int, first: int, last: int) -> pa.Table:
+def _company_month(
+    seed: int,
+    companies: int,
+    month: int,
+    first: int,
+    last: int,
+    rows: list[Company] | None = None,
+) -> pa.Table:
     """Corporate current accounts: monthly revenue, payroll and payments to suppliers (the
     supplier's side booked too, so chains of money follow the supply chains)."""
     from rongshu.simulation.bank.ids import rng
@@ -384,7 +394,7 @@ def _company_month(seed: int, companies: int, month: int, first: int, last: int)
     kind: list[str] = []
     cp: list[int] = []
     for k in range(companies):
-        c = company(seed, k)
+        c = rows[k] if rows is not None else company(seed, k)
         payroll = c.employees * 7_500_00
         revenue = int(payroll * r.uniform(1.2, 1.6))
         d_rev = first + int(r.integers(0, last - first + 1))
@@ -453,11 +463,18 @@ def write_lake(
     seed: int = 1,
     end_on: dt.date | None = None,
     progress: Callable[[str], None] | None = None,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Generate ``customers`` people (plus about one company per 40 of them) and ``months``
     calendar months of their money ending on ``end_on``; write the lake layout under ``path``.
 
-    Existing lake tables under ``path`` are replaced. Returns counts.
+    ``workers`` > 1 splits the people's blocks into that many contiguous ranges, each written
+    by its own Python process to its own files, ``part-<worker>.parquet`` in every table
+    and day folder (the reader takes every file of a folder); the companies go with the last
+    worker and the ground-truth parts are concatenated in worker order, so reading a table's
+    files in name order gives exactly the rows of ``workers=1``. The output is a function of
+    ``(customers, months, seed, end_on, workers)``. Existing lake tables under ``path`` are
+    replaced. Returns counts.
     """
     end_on = end_on or default_end_on()
     say = progress or (lambda _msg: None)
@@ -466,14 +483,68 @@ def write_lake(
         if (path / table).exists():
             shutil.rmtree(path / table)
     (path / "events").mkdir(parents=True, exist_ok=True)
-    end = to_days(end_on)
     blocks = (customers + BLOCK - 1) // BLOCK
+    workers = max(1, min(int(workers), blocks))
+    truth = path / "ground_truth"
+    if workers == 1:
+        return _write_part(path, truth, customers, months, seed, end_on, 0, blocks, 0, True, say)
+    bounds = [blocks * w // workers for w in range(workers + 1)]
+    staging = truth / "_parts"
+    jobs = [
+        {
+            "path": str(path),
+            "truth": str(staging / f"{w:05d}"),
+            "customers": customers,
+            "months": months,
+            "seed": seed,
+            "end_on": end_on.isoformat(),
+            "first_block": bounds[w],
+            "end_block": bounds[w + 1],
+            "part": w,
+            "with_companies": w == workers - 1,
+        }
+        for w in range(workers)
+    ]
+    parts = _run_parts(jobs, say)
+    counts = {key: sum(part[key] for part in parts) for key in parts[0]}
+    for name, schema in (
+        ("life_events", LIFE_SCHEMA),
+        ("typologies", TYPOLOGY_SCHEMA),
+        ("spells", SPELL_SCHEMA),
+    ):
+        with _writer(truth / f"{name}.parquet", schema) as out:
+            for w in range(workers):
+                source = pq.ParquetFile(staging / f"{w:05d}" / f"{name}.parquet")
+                for group in range(source.num_row_groups):
+                    out.write_table(source.read_row_group(group), row_group_size=ROW_GROUP * 2)
+    shutil.rmtree(staging)
+    return counts
+
+
+def _write_part(
+    path: Path,
+    truth: Path,
+    customers: int,
+    months: int,
+    seed: int,
+    end_on: dt.date,
+    first_block: int,
+    end_block: int,
+    part: int,
+    with_companies: bool,
+    progress: Callable[[str], None] | None,
+) -> dict[str, int]:
+    """Blocks ``first_block .. end_block - 1`` (and the companies when ``with_companies``)
+    to ``part-<part>.parquet`` files; the ground truth to ``truth/``."""
+    say = progress or (lambda _msg: None)
+    name = f"part-{part:05d}.parquet"
+    end = to_days(end_on)
     n_companies = company_count(customers)
     periods = money.months_of(end_on, months)
     states: dict[int, State] = {}
     counts = {
         "customers": 0,
-        "companies": n_companies,
+        "companies": n_companies if with_companies else 0,
         "accounts": 0,
         "transactions": 0,
         "balances": 0,
@@ -482,26 +553,26 @@ def write_lake(
         "spells": 0,
     }
 
-    cust_w = _Buffered(path / "customers" / "part-00000.parquet", CUSTOMERS_SCHEMA)
-    acc_w = _Buffered(path / "accounts" / "part-00000.parquet", ACCOUNTS_SCHEMA)
-    life_w = _Buffered(path / "ground_truth" / "life_events.parquet", LIFE_SCHEMA)
-    typ_w = _Buffered(path / "ground_truth" / "typologies.parquet", TYPOLOGY_SCHEMA)
-    spell_w = _Buffered(path / "ground_truth" / "spells.parquet", SPELL_SCHEMA)
-    company_customers, company_accounts = _company_tables(seed, n_companies, end)
+    cust_w = _Buffered(path / "customers" / name, CUSTOMERS_SCHEMA)
+    acc_w = _Buffered(path / "accounts" / name, ACCOUNTS_SCHEMA)
+    life_w = _Buffered(truth / "life_events.parquet", LIFE_SCHEMA)
+    typ_w = _Buffered(truth / "typologies.parquet", TYPOLOGY_SCHEMA)
+    spell_w = _Buffered(truth / "spells.parquet", SPELL_SCHEMA)
+    company_rows = [company(seed, k) for k in range(n_companies)] if with_companies else []
 
     for month, (first, last) in enumerate(periods):
         day_files = {
             d: _Buffered(
-                path / "transactions" / f"date={to_date(d):%Y-%m-%d}" / "part-00000.parquet",
+                path / "transactions" / f"date={to_date(d):%Y-%m-%d}" / name,
                 TRANSACTIONS_SCHEMA,
             )
             for d in range(first, last + 1)
         }
         bal_w = _Buffered(
-            path / "balances" / f"date={to_date(last):%Y-%m-%d}" / "part-00000.parquet",
+            path / "balances" / f"date={to_date(last):%Y-%m-%d}" / name,
             BALANCES_SCHEMA,
         )
-        for block in range(blocks):
+        for block in range(first_block, end_block):
             people = generate_people(seed, block, end_on)
             lives = generate_lives(people)
             keep = people.index < customers
@@ -537,15 +608,16 @@ def write_lake(
             if sum(w.rows for w in day_files.values()) > MAX_BUFFERED:
                 for writer in day_files.values():
                     writer.flush()
-        company_txns = _company_month(seed, n_companies, month, first, last)
-        counts["transactions"] += company_txns.num_rows
-        if company_txns.num_rows:
-            ts = company_txns.column("booked_at")
-            local_day = (pc.cast(ts, pa.int64()).to_numpy() // _EPOCH_US + 8 * 3600) // 86_400
-            for d in range(first, last + 1):
-                mask = local_day == d
-                if mask.any():
-                    day_files[d].add(company_txns.filter(pa.array(mask)))
+        if with_companies:
+            company_txns = _company_month(seed, n_companies, month, first, last, company_rows)
+            counts["transactions"] += company_txns.num_rows
+            if company_txns.num_rows:
+                ts = company_txns.column("booked_at")
+                local_day = (pc.cast(ts, pa.int64()).to_numpy() // _EPOCH_US + 8 * 3600) // 86_400
+                for d in range(first, last + 1):
+                    mask = local_day == d
+                    if mask.any():
+                        day_files[d].add(company_txns.filter(pa.array(mask)))
         for writer in day_files.values():
             writer.close()
         counts["balances"] += bal_w.close()
@@ -553,13 +625,75 @@ def write_lake(
             f"month {month + 1}/{len(periods)} ({to_date(first):%Y-%m}): "
             f"{counts['transactions']:,} transactions"
         )
-    cust_w.add(company_customers)
-    acc_w.add(company_accounts)
-    counts["customers"] += n_companies
-    counts["accounts"] += n_companies
+    if with_companies:
+        company_customers, company_accounts = _company_tables(seed, n_companies, end, company_rows)
+        cust_w.add(company_customers)
+        acc_w.add(company_accounts)
+        counts["customers"] += n_companies
+        counts["accounts"] += n_companies
     cust_w.close()
     acc_w.close()
     counts["life_events"] = life_w.close()
     typ_w.close()
     counts["spells"] = spell_w.close()
     return counts
+
+
+def _run_parts(jobs: list[dict[str, Any]], say: Callable[[str], None]) -> list[dict[str, int]]:
+    """Each job in its own Python process (``python -m rongshu.simulation.bank.lake JOB``: a
+    fresh interpreter, independent of how the caller's main module is written); the counts
+    come back as JSON in job order. A failed worker stops the others."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    command = [sys.executable, "-m", "rongshu.simulation.bank.lake"]
+    procs = [
+        subprocess.Popen(  # noqa: S603 - our own interpreter and module, JSON arguments
+            [*command, json.dumps(job)], stdout=subprocess.PIPE, text=True, env=env
+        )
+        for job in jobs
+    ]
+    out: list[dict[str, int]] = []
+    try:
+        for n, proc in enumerate(procs):
+            stdout, _ = proc.communicate()
+            if proc.returncode != 0:
+                raise RuntimeError(f"lake worker {n} failed with exit status {proc.returncode}")
+            out.append(json.loads(stdout.strip().splitlines()[-1]))
+            say(f"worker {n + 1}/{len(procs)} done")
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return out
+
+
+def _part_main(argument: str) -> None:
+    import json
+
+    job = json.loads(argument)
+    counts = _write_part(
+        Path(job["path"]),
+        Path(job["truth"]),
+        int(job["customers"]),
+        int(job["months"]),
+        int(job["seed"]),
+        dt.date.fromisoformat(job["end_on"]),
+        int(job["first_block"]),
+        int(job["end_block"]),
+        int(job["part"]),
+        bool(job["with_companies"]),
+        None,
+    )
+    print(json.dumps(counts))
+
+
+if __name__ == "__main__":
+    import sys
+
+    _part_main(sys.argv[1])

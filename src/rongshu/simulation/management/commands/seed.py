@@ -32,6 +32,9 @@ class Command(BaseCommand):
         parser.add_argument("--lake", type=Path, default=None)
         parser.add_argument("--sources", type=Path, default=None)
         parser.add_argument("--load", action="store_true")
+        parser.add_argument(
+            "--workers", type=int, default=1, help="lake writer processes (one per core)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         customers, months, seed = options["customers"], options["months"], options["seed"]
@@ -54,6 +57,7 @@ class Command(BaseCommand):
                 seed=seed,
                 end_on=end_on,
                 progress=say,
+                workers=options["workers"],
             )
             say(f"lake {options['lake']}: {counts} in {time.perf_counter() - started:.1f} s")
         if options["sources"]:
