@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import uuid
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -113,13 +114,12 @@ _READ = {
     "bound_bank_code",
     "bound_account_number",
 }
-_UUIDS = {"ledger_account_id", "bound_ledger_account_id"}
 
 
 @functools.cache
-def _columns() -> tuple[str, ...]:
-    """The columns this rule reads, in the model's field order (as ``Model.from_db`` wants)."""
-    return tuple(f.attname for f in CustomerAccount._meta.concrete_fields if f.attname in _READ)
+def _fields() -> tuple[Any, ...]:
+    """The fields this rule reads, in the model's order (as ``Model.from_db`` wants)."""
+    return tuple(f for f in CustomerAccount._meta.concrete_fields if f.attname in _READ)
 
 
 def _both_sides(
@@ -131,8 +131,9 @@ def _both_sides(
     table = fastsql.table(CustomerAccount)
     quote = connection.ops.quote_name
     key = quote("ledger_account_id")
-    names = _columns()
-    columns = ", ".join(quote(name) for name in names)
+    fields = _fields()
+    names = [f.attname for f in fields]
+    columns = ", ".join(quote(f.column) for f in fields)
     prep = functools.partial(fastsql.prep, CustomerAccount, "ledger_account_id")
     if credit_id is None:
         sql = f"SELECT {columns} FROM {table} WHERE {key} = %s"  # noqa: S608
@@ -151,12 +152,9 @@ def _both_sides(
         rows = cursor.fetchall()
     found = {}
     for row in rows:
-        values = dict(zip(names, row, strict=True))
-        for name in _UUIDS:  # text on SQLite
-            if values[name] is not None and not isinstance(values[name], uuid.UUID):
-                values[name] = uuid.UUID(values[name])
-        values["self_frozen"] = bool(values["self_frozen"])  # an integer on SQLite
-        account = CustomerAccount.from_db(connection.alias, names, list(values.values()))
+        # each field's own conversion: a UUID or a boolean arrives as text / 0-1 on SQLite
+        values = [f.to_python(v) for f, v in zip(fields, row, strict=True)]
+        account = CustomerAccount.from_db(connection.alias, names, values)
         found[account.ledger_account_id] = account
     return found.get(debit_id), (found.get(credit_id) if credit_id is not None else None)
 

@@ -181,6 +181,13 @@ def _meta(order: PaymentOrder) -> dict[str, Any]:
     return {"payment_order": str(order.public_id), "rail": order.rail}
 
 
+def _owner(
+    account_id: uuid.UUID, known: Mapping[uuid.UUID, AccountOwner] | None
+) -> AccountOwner | None:
+    """A ledger account's owner, from ``known`` (already read) or read now."""
+    return (known if known is not None else ledger_queries.owners_of([account_id])).get(account_id)
+
+
 def _check_debit_account(
     customer_id: uuid.UUID,
     account_id: uuid.UUID,
@@ -188,9 +195,7 @@ def _check_debit_account(
     known: Mapping[uuid.UUID, AccountOwner] | None = None,
 ) -> None:
     """``known``: the accounts already read (:func:`ledger.queries.owners_of`)."""
-    account = (known if known is not None else ledger_queries.owners_of([account_id])).get(
-        account_id
-    )
+    account = _owner(account_id, known)
     if account is None or account.owner_type != "customer" or account.owner_id != str(customer_id):
         raise DebitAccountInvalid("This account is not one of yours.")
     if account.currency != currency:
@@ -218,10 +223,7 @@ def _resolve_internal(
             )
         return found.ledger_account_id, found.account_number, found.holder_name
     if request.payee_ledger_account_id is not None:
-        payee = request.payee_ledger_account_id
-        account = (
-            known if known is not None and payee in known else ledger_queries.owners_of([payee])
-        ).get(payee)
+        account = _owner(request.payee_ledger_account_id, known)
         if account is None or account.owner_type == "bank":
             raise PayeeUnknown("No customer account has this id.")
         if account.currency != request.amount.currency:
