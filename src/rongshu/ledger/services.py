@@ -27,14 +27,18 @@ from typing import Any, Protocol, TypeVar
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
-from django.db.models import JSONField
 
 from rongshu.kernel import clock
 from rongshu.kernel.audit import do_audit
 from rongshu.kernel.ids import new_id
-from rongshu.kernel.models import OutboxEvent
 from rongshu.kernel.money import MoneyError, check_currency
-from rongshu.kernel.outbox import dispatch_pending, record_event, record_events
+from rongshu.kernel.outbox import (
+    OutboxRowTemplate,
+    dispatch_pending,
+    json_text,
+    record_event,
+    record_events,
+)
 from rongshu.ledger.chart import CHART
 from rongshu.ledger.errors import (
     AccountBalanceNotZero,
@@ -1255,7 +1259,7 @@ def _post_single_pg(item: TransferIn) -> list[TransferResult] | None:
         item.reference,
         statement.metadata(metadata) if metadata else statement.empty_metadata,
         now,
-        *statement.event_row(payload, now),
+        *statement.event.params(payload, now),
     ]
     cursor = statement.cursor(db)
     cursor.execute(statement.sql, params)
@@ -1288,54 +1292,23 @@ def _post_single_pg(item: TransferIn) -> list[TransferResult] | None:
 
 class _SingleStatement:
     """The statement of :func:`_post_single_pg` for one database connection alias, and what
-    it needs per call: the outbox row's parameters, built as ``record_events`` builds them
-    (the kernel model's columns and defaults, no dedupe key) but without a model instance or
-    Django's per-field preparation (PostgreSQL takes UUIDs and aware datetimes as they are,
-    JSON as text cast to ``jsonb``), and a reusable server-side-binding cursor."""
+    it needs per call: the outbox row (the kernel's :class:`OutboxRowTemplate`, the row
+    ``record_events`` writes) and a reusable server-side-binding cursor."""
 
     def __init__(self, db: Any) -> None:
-        fields = [f for f in OutboxEvent._meta.concrete_fields if not f.primary_key]
-        given = {"event_type", "payload", "dedupe_key", "next_attempt_at", "created_at"}
-        json_text = _json_text
         self.metadata = json_text(Transfer._meta.get_field("metadata"))
         self.empty_metadata = self.metadata({})
-        makers: list[_Maker] = []
-        casts: list[str] = []
-        for f in fields:
-            as_json = json_text(f) if isinstance(f, JSONField) else None
-            casts.append("jsonb" if as_json else str(f.cast_db_type(db)))
-            if f.name == "event_type":
-                makers.append(_const(TransfersPosted.event_type))
-            elif f.name == "payload":
-                assert as_json is not None
-                makers.append(_of_payload(as_json))
-            elif f.name == "dedupe_key":
-                makers.append(_const(None))
-            elif f.name in given:  # next_attempt_at, created_at
-                makers.append(_now)
-            elif f.has_default() and callable(f.default):  # event_id (a new id), lists
-                if as_json and f.default in (list, dict):  # an empty container, as text
-                    makers.append(_const(as_json(f.get_default())))
-                else:
-                    makers.append(_fresh(f.get_default, as_json))
-            else:
-                value = f.get_default()
-                makers.append(_const(as_json(value) if as_json else f.get_db_prep_save(value, db)))
-        self.makers = makers
-        columns = ", ".join(db.ops.quote_name(f.column) for f in fields)
-        values = ", ".join(f"%s::{cast}" for cast in casts)
+        self.event = OutboxRowTemplate(TransfersPosted.event_type, db)
         self.sql = (
             "WITH r AS MATERIALIZED (SELECT ledger_post_single(%s::uuid, %s::uuid, "  # noqa: S608
             "%s::uuid, %s::bigint, %s::varchar, %s::varchar, %s::varchar, %s::jsonb, "
-            f"%s::timestamptz) AS res), ev AS (INSERT INTO {OutboxEvent._meta.db_table} "
-            f"({columns}) SELECT {values} FROM r WHERE r.res = 0 RETURNING id) "
+            f"%s::timestamptz) AS res), ev AS (INSERT INTO {self.event.table} "
+            f"({self.event.columns}) SELECT {self.event.values} FROM r WHERE r.res = 0 "
+            "RETURNING id) "
             "SELECT r.res, (SELECT id FROM ev) FROM r"
         )
         # psycopg connection → its prepared cursor (a connection belongs to one thread)
         self.cursors: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-
-    def event_row(self, payload: Any, now: dt.datetime) -> list[Any]:
-        return [make(payload, now) for make in self.makers]
 
     def cursor(self, db: Any) -> Any:
         """A Django cursor wrapper (query logging, execute wrappers, error translation) over
@@ -1361,36 +1334,11 @@ class _SingleStatement:
 
 
 _POST_SINGLE: dict[str, _SingleStatement] = {}
-_Maker = Callable[[Any, dt.datetime], Any]  # (payload, now) → one outbox column's parameter
-
-
-def _const(value: Any) -> _Maker:
-    return lambda payload, now: value
-
-
-def _now(payload: Any, now: dt.datetime) -> Any:
-    return now
-
-
-def _of_payload(as_json: Callable[[Any], str]) -> _Maker:
-    return lambda payload, now: as_json(payload)
-
-
-def _fresh(default: Callable[[], Any], as_json: Callable[[Any], str] | None) -> _Maker:
-    if as_json is None:
-        return lambda payload, now: default()
-    return lambda payload, now: as_json(default())
 
 
 def _post_single_statement(db: Any) -> _SingleStatement:
     statement = _POST_SINGLE[db.alias] = _SingleStatement(db)
     return statement
-
-
-def _json_text(f: Any) -> Callable[[Any], str]:
-    """A JSON field's value as text, encoded as the field encodes it."""
-    encoder = f.encoder
-    return lambda value: json.dumps(value, cls=encoder)
 
 
 def _may_prepare(db: Any) -> bool:
