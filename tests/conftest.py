@@ -34,11 +34,14 @@ def api_client() -> Client:
 def clean_handlers() -> Iterator[None]:
     """Restore the outbox handler registry after a test that registers its own."""
     saved = {k: list(v) for k, v in outbox._handlers.items()}
+    saved_external = set(outbox._external)
     try:
         yield
     finally:
         outbox._handlers.clear()
         outbox._handlers.update(saved)
+        outbox._external.clear()
+        outbox._external.update(saved_external)
 
 
 def on_postgres() -> bool:

@@ -203,6 +203,10 @@ OUTBOX_MAX_ATTEMPTS = int(os.environ.get("RONGSHU_OUTBOX_MAX_ATTEMPTS", "8"))
 # Dispatch outbox events in-process right after commit (the embedded default). A deployment
 # with a separate worker (`rongshu outbox dispatch --loop`) sets this to 0.
 OUTBOX_DISPATCH_ON_COMMIT = _env_bool("RONGSHU_OUTBOX_DISPATCH_ON_COMMIT", True)
+# `rongshu serve` runs a courier thread per web worker: external handlers (partner webhooks)
+# leave the request thread, and retries come due every OUTBOX_COURIER_INTERVAL_S seconds.
+OUTBOX_COURIER = _env_bool("RONGSHU_OUTBOX_COURIER", True)
+OUTBOX_COURIER_INTERVAL_S = float(os.environ.get("RONGSHU_OUTBOX_COURIER_INTERVAL_S", "2"))
 
 # SMS: the gateway adapter (dotted path) and the simulator's behaviour (rongshu.identity.sms).
 RONGSHU_SMS_GATEWAY = os.environ.get(

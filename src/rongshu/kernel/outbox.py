@@ -8,6 +8,14 @@ registered with :func:`handles`. Delivery is at least once: a handler that fails
 exponential backoff (and the handlers that already succeeded are not called again); after
 ``OUTBOX_MAX_ATTEMPTS`` the event becomes a dead letter, listed by ``rongshu outbox list --dead``
 and re-queued by ``rongshu outbox retry``. Handlers must be idempotent.
+
+A handler registered ``external=True`` talks to a party outside the bank (a partner's webhook,
+a gateway) and may take seconds. In a process that runs the *courier* (:func:`start_courier`:
+``rongshu serve`` starts one per web worker) the after-commit dispatch in the request thread
+delivers only the in-process handlers and hands the event to the courier, a daemon thread that
+delivers the external handlers and, every ``OUTBOX_COURIER_INTERVAL_S`` seconds, every event
+whose retry has come due. Without a courier (tests, management commands, a separate
+``rongshu outbox dispatch --loop`` worker) everything is delivered where it is dispatched.
 """
 
 from __future__ import annotations
@@ -16,11 +24,13 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import queue
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, close_old_connections, connections, transaction
 from django.db.models import JSONField
 
 from rongshu.kernel import clock, fastsql
@@ -41,17 +51,26 @@ class DomainEvent:
 
 Handler = Callable[[OutboxEvent], None]
 _handlers: dict[str, list[tuple[str, Handler]]] = {}
+_external: set[tuple[str, str]] = set()  # (event type, handler name) that leave the bank
 H = TypeVar("H", bound=Handler)
 
 
-def handles(event_type: str, name: str | None = None) -> Callable[[H], H]:
-    """Register an idempotent handler for an event type (by its stable ``name``)."""
+def handles(
+    event_type: str, name: str | None = None, *, external: bool = False
+) -> Callable[[H], H]:
+    """Register an idempotent handler for an event type (by its stable ``name``);
+    ``external`` when it calls a party outside the bank (delivered by the courier if one runs).
+    """
 
     def register(func: H) -> H:
         handler_name = name or f"{func.__module__}.{func.__qualname__}"
         entries = _handlers.setdefault(event_type, [])
         entries[:] = [(n, h) for n, h in entries if n != handler_name]
         entries.append((handler_name, func))
+        if external:
+            _external.add((event_type, handler_name))
+        else:
+            _external.discard((event_type, handler_name))
         return func
 
     return register
@@ -59,6 +78,7 @@ def handles(event_type: str, name: str | None = None) -> Callable[[H], H]:
 
 def unregister(event_type: str, name: str) -> None:
     _handlers[event_type] = [(n, h) for n, h in _handlers.get(event_type, []) if n != name]
+    _external.discard((event_type, name))
 
 
 def handlers_for(event_type: str) -> list[tuple[str, Handler]]:
@@ -131,11 +151,18 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(2**attempts, 3600))
 
 
-def _deliver(event: OutboxEvent) -> bool:
+def _deliver(event: OutboxEvent, *, local_only: bool = False) -> bool | None:
+    """Call the handlers not yet delivered; ``True`` when all succeeded, ``False`` when one
+    failed. ``local_only`` skips the external ones: if all others succeeded the event stays
+    pending for the courier without spending an attempt, and the answer is ``None``."""
     delivered = set(event.delivered_handlers)
     failures: list[str] = []
+    left_for_courier = False
     for name, handler in handlers_for(event.event_type):
         if name in delivered:
+            continue
+        if local_only and (event.event_type, name) in _external:
+            left_for_courier = True
             continue
         try:
             with transaction.atomic():
@@ -147,6 +174,9 @@ def _deliver(event: OutboxEvent) -> bool:
             delivered.add(name)
     now = clock.now()
     event.delivered_handlers = sorted(delivered)
+    if left_for_courier and not failures:
+        event.save(update_fields=["delivered_handlers"])
+        return None
     event.attempts += 1
     if failures:
         event.last_error = "\n".join(failures)[:4000]
@@ -164,27 +194,99 @@ def _deliver(event: OutboxEvent) -> bool:
 
 
 def dispatch_pending(*, limit: int = 500, event_ids: list[int] | None = None) -> tuple[int, int]:
-    """Deliver due pending events; returns (delivered, failed)."""
+    """Deliver due pending events; returns (delivered, failed). Called after commit with the
+    command's ``event_ids``; when this process runs a courier and this is not its thread, the
+    external handlers are left to the courier."""
+    local_only = _courier is not None and threading.current_thread() is not _courier.thread
     queryset = OutboxEvent.objects.filter(
         state=OutboxEvent.PENDING, next_attempt_at__lte=clock.now()
     ).order_by("id")
     if event_ids is not None:
         queryset = queryset.filter(pk__in=event_ids)
     ok = failed = 0
+    handed_over: list[int] = []
     for event_pk in list(queryset.values_list("pk", flat=True)[:limit]):
         with transaction.atomic():
             event = (
-                OutboxEvent.objects.select_for_update()
+                OutboxEvent.objects.select_for_update(skip_locked=_skip_locked())
                 .filter(pk=event_pk, state=OutboxEvent.PENDING)
                 .first()
             )
             if event is None:  # another dispatcher took it
                 continue
-            if _deliver(event):
+            outcome = _deliver(event, local_only=local_only)
+            if outcome is None:
+                handed_over.append(event.pk)
+            elif outcome:
                 ok += 1
             else:
                 failed += 1
+    if handed_over and _courier is not None:
+        _courier.hand_over(handed_over)
     return ok, failed
+
+
+def _skip_locked() -> bool:
+    return bool(connections["default"].features.has_select_for_update_skip_locked)
+
+
+# ------------------------------------------------------------------ the courier thread
+class _Courier:
+    """A daemon thread delivering handed-over events and, every ``interval`` seconds, the
+    events whose retry is due. It uses its own database connection."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.inbox: queue.SimpleQueue[list[int] | None] = queue.SimpleQueue()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="rongshu-outbox-courier", daemon=True)
+
+    def hand_over(self, event_ids: list[int]) -> None:
+        self.inbox.put(list(event_ids))
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                ids = self.inbox.get(timeout=self.interval)
+            except queue.Empty:
+                ids = None
+            if self.stopping.is_set():
+                break
+            try:
+                close_old_connections()
+                if ids:
+                    dispatch_pending(event_ids=ids)
+                dispatch_pending(limit=100)  # retries that came due
+            except Exception:
+                logger.exception("outbox courier round failed")
+        connections.close_all()
+
+
+_courier: _Courier | None = None
+
+
+def start_courier(interval: float | None = None) -> None:
+    """Start this process's courier (idempotent)."""
+    global _courier
+    if _courier is not None:
+        return
+    courier = _Courier(
+        interval if interval is not None else float(settings.OUTBOX_COURIER_INTERVAL_S)
+    )
+    _courier = courier
+    courier.thread.start()
+    logger.info("outbox courier started (every %.1f s)", courier.interval)
+
+
+def stop_courier(timeout: float = 10.0) -> None:
+    """Stop the courier and wait for its current round to end."""
+    global _courier
+    courier, _courier = _courier, None
+    if courier is None:
+        return
+    courier.stopping.set()
+    courier.inbox.put(None)
+    courier.thread.join(timeout)
 
 
 def list_dead_letters() -> list[OutboxEvent]:

@@ -361,7 +361,7 @@ class NotificationFailed(RuntimeError):
 
 
 # ------------------------------------------------------------------ delivery (after commit)
-@handles(NOTIFY_EVENT, name=HANDLER)
+@handles(NOTIFY_EVENT, name=HANDLER, external=True)
 def deliver_notification(event: OutboxEvent) -> None:
     """Sign and POST one notification; raise unless the partner answers 2xx."""
     notification = (

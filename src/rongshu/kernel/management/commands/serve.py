@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -21,6 +22,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from gunicorn.app.base import BaseApplication
 
+        from rongshu.kernel import outbox
         from rongshu.wsgi import application
 
         call_command("collectstatic", interactive=False, verbosity=0)
@@ -32,6 +34,10 @@ class Command(BaseCommand):
             "accesslog": "-",
             "timeout": 60,
         }
+        if settings.OUTBOX_DISPATCH_ON_COMMIT and settings.OUTBOX_COURIER:
+            # one outbox courier per worker process (kernel.outbox): partner webhooks leave
+            # the request threads, and failed deliveries are retried while serving
+            config["post_worker_init"] = lambda worker: outbox.start_courier()
 
         class App(BaseApplication):  # type: ignore[misc]
             def load_config(self) -> None:
