@@ -19,6 +19,11 @@ same loop with one ``ledger.do_create_transfers`` per transaction between the sa
     ledger_per_s_{sqlite,postgres}_{1c,8c}       raw ledger single transfers per second
     orders_per_s_8c_postgres, orders_per_s_1c_sqlite
     p50_ms, p99_ms                               one order, 1 client (PostgreSQL when present)
+    cpu_us_per_{order,transfer}_{client,server}_{db}
+                                                 CPU per order / raw transfer, 1 client (client:
+                                                 process_time; server: the backend's /proc),
+                                                 steadier than rates on a loaded box
+    statements_per_{order,transfer}_{db}         statements of one, BEGIN and COMMIT included
     overhead_vs_ledger_ratio                     orders/s ÷ ledger/s, 8 clients on PostgreSQL
                                                  (else 1 client on SQLite)
     duplicates_applied                           duplicate storm: 8 clients submit every one of
@@ -60,6 +65,7 @@ def _child(backend: str, quick: bool) -> dict[str, Any]:
     setup_django()
     from django.core.management import call_command
     from django.db import connections, transaction
+    from django.test.utils import CaptureQueriesContext
 
     from rongshu.identity.types import Principal, PrincipalKind
     from rongshu.kernel.ids import new_id
@@ -93,13 +99,14 @@ def _child(backend: str, quick: bool) -> dict[str, Any]:
     payers = make_payers(CLIENTS * PAYERS_PER_CLIENT, "payer")
     payees = [a for _, a in make_payers(200, "payee")]
 
-    def order_loop(client: int, duration: float) -> list[float]:
-        """Orders from this client's own payers (their limit rows are theirs) to any payee."""
+    def order_loop(client: int, duration: float, *, once: bool = False) -> list[float]:
+        """Orders from this client's own payers (their limit rows are theirs) to any payee;
+        ``once``: one order."""
         rnd = random.Random(100 + client)
         mine = payers[client * PAYERS_PER_CLIENT : (client + 1) * PAYERS_PER_CLIENT]
         latencies: list[float] = []
         end = time.perf_counter() + duration
-        while time.perf_counter() < end:
+        while once or time.perf_counter() < end:
             who, debit = rnd.choice(mine)
             request = PaymentRequest(
                 debit_account_id=debit,
@@ -114,15 +121,17 @@ def _child(backend: str, quick: bool) -> dict[str, Any]:
                 )
             latencies.append(time.perf_counter() - started)
             assert view.state == "settled", view.state
+            if once:
+                break
         return latencies
 
-    def ledger_loop(client: int, duration: float) -> list[float]:
+    def ledger_loop(client: int, duration: float, *, once: bool = False) -> list[float]:
         """The same loop, one raw ledger transfer per transaction between the same accounts."""
         rnd = random.Random(200 + client)
         mine = payers[client * PAYERS_PER_CLIENT : (client + 1) * PAYERS_PER_CLIENT]
         latencies: list[float] = []
         end = time.perf_counter() + duration
-        while time.perf_counter() < end:
+        while once or time.perf_counter() < end:
             _, debit = rnd.choice(mine)
             item = TransferIn(
                 new_id(), debit, rnd.choice(payees), rnd.randint(1, 100), "CNY", "bench"
@@ -132,6 +141,8 @@ def _child(backend: str, quick: bool) -> dict[str, Any]:
                 result = ledger.do_create_transfers([item])[0]
             latencies.append(time.perf_counter() - started)
             assert result.result == "created", result.result
+            if once:
+                break
         return latencies
 
     def in_clients(work: Any, clients: int) -> tuple[list[Any], float]:
@@ -188,6 +199,44 @@ def _child(backend: str, quick: bool) -> dict[str, Any]:
     metrics[f"p50_ms_{backend}"] = round(percentile(lat, 50) * 1000, 3)
     metrics[f"p99_ms_{backend}"] = round(percentile(lat, 99) * 1000, 3)
 
+    # ---------------------------------------------------------------- CPU per order / transfer
+    def one_loop(loop: Any, client: int) -> Any:
+        """``loop`` cut to single steps: one order (transfer) per call, same accounts."""
+        return lambda: loop(client, 0.0, once=True)
+
+    def cpu_per(step: Any, n: int) -> tuple[float, float | None]:
+        """Client and server (the backend process, from /proc) CPU µs per call of ``step``."""
+        for _ in range(100):
+            step()
+        backend_pid = None
+        if backend == "postgres":
+            with connections["default"].cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                backend_pid = int(cursor.fetchone()[0])
+        server0 = _proc_cpu(backend_pid) if backend_pid else None
+        client0 = time.process_time()
+        for _ in range(n):
+            step()
+        client = (time.process_time() - client0) / n * 1e6
+        server1 = _proc_cpu(backend_pid) if backend_pid else None
+        server = None
+        if server0 is not None and server1 is not None:
+            server = (server1 - server0) / n * 1e6
+        return client, server
+
+    n_cpu = 300 if quick else 2000
+    for name, loop in (("order", order_loop), ("transfer", ledger_loop)):
+        client_us, server_us = cpu_per(one_loop(loop, 0), n_cpu)
+        metrics[f"cpu_us_per_{name}_client_{backend}"] = round(client_us, 1)
+        if server_us is not None:
+            metrics[f"cpu_us_per_{name}_server_{backend}"] = round(server_us, 1)
+    with CaptureQueriesContext(connections["default"]) as captured:
+        order_loop(0, 0.0, once=True)
+    metrics[f"statements_per_order_{backend}"] = len(captured)  # with BEGIN and COMMIT
+    with CaptureQueriesContext(connections["default"]) as captured:
+        ledger_loop(0, 0.0, once=True)
+    metrics[f"statements_per_transfer_{backend}"] = len(captured)
+
     # ---------------------------------------------------------------- duplicate storm
     keys, repeats = (100, 10) if quick else (100, 20)
     storm = make_payers(keys, "storm")
@@ -227,6 +276,15 @@ def _child(backend: str, quick: bool) -> dict[str, Any]:
     tb = ledger_queries.get_trial_balance()
     assert tb.balanced, tb.difference
     return metrics
+
+
+def _proc_cpu(pid: int) -> float | None:
+    """User + system CPU seconds of a process (None: not on this host)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # ====================================================================== parent: orchestration

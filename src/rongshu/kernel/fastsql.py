@@ -10,13 +10,25 @@ identical. See docs/decisions/0006-payment-order-fast-path.md.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import uuid
+import weakref
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
-__all__ = ["insert", "insert_new", "prep", "table"]
+__all__ = [
+    "insert",
+    "insert_new",
+    "json_insert_sql",
+    "json_row",
+    "prep",
+    "prepared_cursor",
+    "table",
+]
 
 
 def table(model: type[models.Model]) -> str:
@@ -102,3 +114,128 @@ def prep(model: type[models.Model], field_name: str, value: Any) -> Any:
     field = model._meta.get_field(field_name)
     assert isinstance(field, models.Field)
     return field.get_db_prep_save(value, connection)
+
+
+@cache
+def json_insert_sql(model: type[models.Model], *, skip_conflict: bool = False) -> str:
+    """PostgreSQL: a one-row INSERT of ``model`` whose values come in ONE ``jsonb``
+    parameter, :func:`json_row` (``jsonb_populate_record`` gives each column its type), with
+    ``RETURNING`` the primary key: a statement with a short, fixed parameter list (psycopg
+    caches the conversion of a statement only up to 50 parameters and 4 kB of text)."""
+    meta = model._meta
+    fields = _insert_plan(model, 1, False)[1]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    conflict = " ON CONFLICT DO NOTHING" if skip_conflict else ""
+    auto = meta.auto_field
+    returning = f" RETURNING {quote(str(auto.column))}" if auto is not None else ""
+    return (
+        f"INSERT INTO {table(model)} ({columns}) SELECT {columns} "  # noqa: S608
+        f"FROM jsonb_populate_record(NULL::{table(model)}, %s::jsonb){conflict}{returning}"
+    )
+
+
+def json_row(obj: models.Model) -> str:
+    """``obj``'s values for :func:`json_insert_sql`: :func:`row_params` by column name, as
+    JSON text (a UUID, date or time as its ISO text, which PostgreSQL reads back exactly)."""
+    values = obj.__dict__
+    row = {}
+    for column, attname, field, as_is in _json_plan(type(obj)):
+        value = values.get(attname, _NOTHING)
+        if type(value) not in as_is or (type(value) is dt.datetime and value.tzinfo is None):
+            # (a missing attribute: a frozenset is in no plan; a naive datetime is made aware)
+            value = field.get_db_prep_save(field.pre_save(obj, True), connection)
+        row[column] = value
+    return json.dumps(row, default=_json_value, ensure_ascii=False)
+
+
+@cache
+def _json_plan(model: type[models.Model]) -> tuple[tuple[str, str, Any, frozenset[type]], ...]:
+    """(column, attribute, field, value types stored as they are) per column: the plain
+    types of :data:`_AS_IS`, a UUID where the database has a uuid type, an aware datetime on
+    PostgreSQL, an integer key of an integer primary key; anything else goes through the
+    field's own conversion."""
+    fields = _insert_plan(model, 1, False)[1]
+    plan = []
+    for f in fields:
+        as_is = _AS_IS.get(type(f), _NOTHING)
+        if type(f) is models.UUIDField and connection.features.has_native_uuid_field:
+            as_is = frozenset({uuid.UUID, type(None)})
+        elif (
+            type(f) is models.DateTimeField
+            and not (f.auto_now or f.auto_now_add)
+            and connection.vendor == "postgresql"
+        ):
+            # PostgreSQL stores an aware datetime as it is (adapt_datetimefield_value)
+            as_is = frozenset({dt.datetime, type(None)})
+        elif isinstance(f, models.ForeignKey) and isinstance(
+            f.target_field, models.AutoField | models.BigAutoField
+        ):
+            as_is = _INT
+        plan.append((str(f.column), f.attname, f, as_is))
+    return tuple(plan)
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, dt.date):  # and datetime
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a plain column value")
+
+
+# psycopg connection → its preparing cursor (a connection belongs to one thread)
+_PREPARED: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+_CURSOR_CLASSES: dict[bool, type[Any]] = {}
+
+
+def prepared_cursor() -> Any:
+    """PostgreSQL: a cursor (Django's wrapper: query logging, execute wrappers, error
+    translation) whose statements are prepared on the server — parsed and planned once per
+    connection — for the few statements of a hot path. Django's own cursors bind client-side
+    and never prepare. As the ledger's single-transfer statement (ADR 0005 addendum): the
+    connection's automatic preparation is left off (threshold 2^31), a database whose
+    ``OPTIONS`` say ``"prepare_threshold": None`` (PgBouncer < 1.21 in transaction mode) and a
+    connection that logs queries (DEBUG, ``CaptureQueriesContext``: psycopg keeps no text of a
+    prepared execution) get the statements unprepared. Use ``%s`` placeholders; values are
+    bound on the server, so a value whose type the statement does not fix needs a cast. The
+    cursor is reused: do not close it (no ``with``)."""
+    db = connections[DEFAULT_DB_ALIAS]  # one look-up of the thread's connection
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    conn = db.connection
+    options = db.settings_dict.get("OPTIONS") or {}
+    may_prepare = not ("prepare_threshold" in options and options["prepare_threshold"] is None)
+    if db.queries_logged:
+        return db.make_debug_cursor(_cursor_class(prepare=False)(conn))
+    if not may_prepare:
+        return db.make_cursor(_cursor_class(prepare=False)(conn))
+    raw = _PREPARED.get(conn)
+    if raw is None or raw.closed:
+        if conn.prepare_threshold is None:
+            conn.prepare_threshold = 2**31  # nothing else is prepared automatically
+        raw = _PREPARED[conn] = _cursor_class(prepare=True)(conn)
+    return db.make_cursor(raw)
+
+
+def _cursor_class(*, prepare: bool) -> type[Any]:
+    """A psycopg server-side-binding cursor class whose ``execute`` always (or never)
+    prepares, whatever Django's wrapper passes."""
+    cls = _CURSOR_CLASSES.get(prepare)
+    if cls is None:
+        import psycopg
+
+        class Cursor(psycopg.Cursor[Any]):
+            def execute(
+                self,
+                query: Any,
+                params: Any = None,
+                *,
+                prepare: bool | None = None,
+                binary: bool | None = None,
+            ) -> Any:
+                return super().execute(query, params, prepare=always, binary=binary)
+
+        always = prepare
+        cls = _CURSOR_CLASSES[prepare] = Cursor
+    return cls

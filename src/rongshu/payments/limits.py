@@ -166,10 +166,19 @@ def _change_both(
 
 
 def do_consume_limits(
-    customer_id: uuid.UUID, channel: str, auth_level: str, amount: Money, day: dt.date
+    customer_id: uuid.UUID,
+    channel: str,
+    auth_level: str,
+    amount: Money,
+    day: dt.date,
+    *,
+    raised: frozenset[str] | None = None,
 ) -> None:
     """Check the per-transaction limit and consume daily and yearly usage atomically, or
-    raise :class:`LimitExceeded` (in the caller's transaction: a refusal leaves no usage)."""
+    raise :class:`LimitExceeded` (in the caller's transaction: a refusal leaves no usage).
+    ``raised``: the periods the caller's own statement already raised with the conditional
+    UPDATE below (the PostgreSQL fast path, ``payments.fastpath``); only the others are
+    done here."""
     limits = limits_for(channel, auth_level)
     data = {"channel": channel, "auth_level": auth_level}
     if amount.minor > limits.per_transaction:
@@ -180,9 +189,17 @@ def do_consume_limits(
     # One conditional UPDATE of both rows on their natural keys (no look-up of ids first).
     # A period it did not raise — its first payment, or a refusal — has its row looked up
     # (created if missing) and is tried once more on its own.
-    raised = _change_both(
-        customer_id, channel, amount.currency, day, amount.minor, (limits.daily, limits.yearly)
-    )
+    if raised is None:
+        raised = frozenset(
+            _change_both(
+                customer_id,
+                channel,
+                amount.currency,
+                day,
+                amount.minor,
+                (limits.daily, limits.yearly),
+            )
+        )
     for period, cap in (("day", limits.daily), ("year", limits.yearly)):
         if period in raised:
             continue

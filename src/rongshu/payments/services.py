@@ -19,6 +19,7 @@ Every ledger transfer id is derived from the order id, so a replay never moves m
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import secrets
 import uuid
@@ -26,7 +27,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from rongshu.identity import services as identity
 from rongshu.identity.types import Action, Principal, PrincipalKind
@@ -34,11 +35,11 @@ from rongshu.kernel import clock, fastsql
 from rongshu.kernel.audit import do_audit
 from rongshu.kernel.errors import DomainError, InvalidInput, PermissionDenied
 from rongshu.kernel.money import Money
-from rongshu.kernel.outbox import record_event, record_events
+from rongshu.kernel.outbox import DomainEvent, record_event, record_events
 from rongshu.ledger import queries as ledger_queries
 from rongshu.ledger import services as ledger
 from rongshu.ledger.types import AccountOwner, TransferIn, TransferResult
-from rongshu.payments import interbank, limits, qr
+from rongshu.payments import fastpath, interbank, limits, qr
 from rongshu.payments.errors import (
     DebitAccountInvalid,
     InsufficientFunds,
@@ -281,6 +282,8 @@ def _carry_out(
     transfers: list[TransferIn],
     *,
     stored: bool = False,
+    started: frozenset[str] | None = None,
+    day: dt.date | None = None,
 ) -> None:
     """Create ``order`` and carry it synchronously to ``final_state`` (``settled`` or
     ``funds_held``), all in the caller's transaction.
@@ -296,52 +299,101 @@ def _carry_out(
     funds move only after every rule passed, and the two accounts' rows, which other
     payments to the same payee wait for, are locked as briefly as possible (from the
     posting to the commit).
+
+    ``started``: the periods whose limit rows the PostgreSQL fast path (:mod:`.fastpath`)
+    already raised with the order's insert; with both, it wrote the history and the events
+    too, and only the rules and the ledger are left (``day``: the date it used).
     """
     assert order.customer_id is not None
     now = order.created_at
     if not stored:
         _stamp(order, final_state)
         fastsql.insert([order])
-    limits.do_consume_limits(
-        order.customer_id,
-        order.channel,
-        order.auth_level,
-        Money(order.amount_minor, order.currency),
-        clock.local_today(),
-    )
+    path = _path(order, final_state)
+    done = started == fastpath.BOTH
+    if not done:
+        limits.do_consume_limits(
+            order.customer_id,
+            order.channel,
+            order.auth_level,
+            Money(order.amount_minor, order.currency),
+            day or clock.local_today(),
+            raised=started,
+        )
     check_payment_rules(check)
-    path = [
+    if not done:
+        fastsql.insert(
+            [
+                PaymentStateChange(
+                    order=order, from_state=src, to_state=dst, actor=actor, reason=why, at=now
+                )
+                for src, dst, why in path
+            ]
+        )
+        record_events(_events(order, path))
+    _apply(transfers)
+
+
+def _path(order: PaymentOrder, final_state: str) -> list[tuple[str, str, str]]:
+    """A new order's history: (from, to, reason) per step."""
+    return [
         ("", PaymentOrder.CREATED, ""),
         (PaymentOrder.CREATED, PaymentOrder.AUTHORIZED, order.auth_level),
         (PaymentOrder.AUTHORIZED, final_state, ""),
     ]
-    fastsql.insert(
-        [
-            PaymentStateChange(
-                order=order, from_state=src, to_state=dst, actor=actor, reason=why, at=now
-            )
-            for src, dst, why in path
-        ]
+
+
+def _events(
+    order: PaymentOrder, path: list[tuple[str, str, str]]
+) -> list[tuple[DomainEvent, str | None]]:
+    """A new order's outbox events (event, dedupe key) along its history ``path``."""
+    return [
+        (
+            event(
+                order_id=str(order.public_id),
+                customer_id=str(order.customer_id),
+                rail=order.rail,
+                amount_minor=order.amount_minor,
+                currency=order.currency,
+                state=dst,
+                reason_code=order.reason_code or None,
+            ),
+            f"payments:{order.public_id}:{dst}",
+        )
+        for _src, dst, _why in path
+        if (event := EVENTS.get(dst)) is not None
+    ]
+
+
+def _start_fast(
+    order: PaymentOrder, actor: str, final_state: str, day: dt.date
+) -> frozenset[str] | None:
+    """PostgreSQL: insert a password-level internal order with its limits, history and
+    events in one statement (:mod:`.fastpath`); ``_NOT_FAST`` when the general path must do
+    it (another database, rail or auth level, or an amount over the per-transaction limit,
+    which the general path refuses after the insert)."""
+    if (
+        connection.vendor != "postgresql"
+        or order.rail != "internal"
+        or order.auth_level != limits.PASSWORD
+    ):
+        return _NOT_FAST
+    caps = limits.limits_for(order.channel, order.auth_level)
+    if order.amount_minor > caps.per_transaction:
+        return _NOT_FAST
+    assert order.customer_id is not None
+    path = _path(order, final_state)
+    return fastpath.start(
+        order,
+        actor=actor,
+        path=path,
+        events=[(e, k) for e, k in _events(order, path) if k is not None],
+        caps=(caps.daily, caps.yearly),
+        day=day,
     )
-    record_events(
-        [
-            (
-                event(
-                    order_id=str(order.public_id),
-                    customer_id=str(order.customer_id),
-                    rail=order.rail,
-                    amount_minor=order.amount_minor,
-                    currency=order.currency,
-                    state=dst,
-                    reason_code=order.reason_code or None,
-                ),
-                f"payments:{order.public_id}:{dst}",
-            )
-            for _src, dst, _why in path
-            if (event := EVENTS.get(dst)) is not None
-        ]
-    )
-    _apply(transfers)
+
+
+_NOT_FAST = frozenset({"-"})  # compared by identity
 
 
 def _internal_transfers(order: PaymentOrder) -> list[TransferIn]:
@@ -452,10 +504,18 @@ def do_create_payment(
         return order_view(replayed)
     with transaction.atomic(savepoint=False):
         _stamp(order, final_state)
-        if fastsql.insert_new(order):
+        actor = principal.principal_key
+        day = clock.local_today()
+        started = _start_fast(order, actor, final_state, day)
+        if started is not None and started is not _NOT_FAST:
+            _carry_out(
+                order, actor, check, final_state, transfers, stored=True, started=started, day=day
+            )
+            return order_view(order)
+        if started is _NOT_FAST and fastsql.insert_new(order):
             if order.auth_level == limits.STEP_UP:  # after the insert: a replay spends nothing
                 identity.require_step_up(principal, STEP_UP_ACTION)
-            _carry_out(order, principal.principal_key, check, final_state, transfers, stored=True)
+            _carry_out(order, actor, check, final_state, transfers, stored=True)
             return order_view(order)
     # The key is taken (a replay, or a concurrent twin that committed first); nothing was
     # written, so the transaction is intact for the read and for a refusal.
