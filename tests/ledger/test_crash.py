@@ -75,6 +75,14 @@ def test_sigkill_mid_batch_leaves_no_partial_batch(tmp_path: Path) -> None:
         while flag.value < 3 and time.monotonic() < deadline and proc.is_alive():
             time.sleep(0.0005)
         time.sleep(rnd.uniform(0, 0.02))
+        if flag.value % 2 == 0 and proc.is_alive():
+            # between two batches (building the next one's items): a batch of 400 takes only
+            # a few ms now, so wait for the next transaction to open and kill at a random
+            # moment early in it
+            soon = time.monotonic() + 1
+            while flag.value % 2 == 0 and time.monotonic() < soon and proc.is_alive():
+                time.sleep(0.0002)
+            time.sleep(rnd.uniform(0, 0.003))
         if flag.value % 2 == 1:
             killed_in_batch += 1
         os.kill(proc.pid, signal.SIGKILL)

@@ -4,6 +4,7 @@ is dictionary-encoded. Also: one pending unfreeze request per account."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import pytest
@@ -301,3 +302,176 @@ def test_a_large_batch_stores_its_event_with_lz4_and_puts_the_setting_back(bank:
         cursor.execute("SHOW default_toast_compression")
         assert cursor.fetchone()[0] == "pglz"
     assert sum(fresh(a).credits_posted for a in accounts) == sum(range(1, 601))
+
+
+# ---------------------------------------------------------------------- batch fast paths
+_TOTALS = st.sampled_from([0, 0, 1, 50, 100, 1_000, INT64_MAX - 10, INT64_MAX])
+# one field of an otherwise plain single transfer, set to something unusual
+_ODD = st.sampled_from(
+    [
+        ("amount", None), ("amount", 0), ("amount", -1), ("amount", INT64_MAX),
+        ("amount", INT64_MAX + 1), ("amount", True), ("currency", "USD"), ("currency", "XXY"),
+        ("currency", 5), ("code", ""), ("code", "x" * 41), ("code", "x" * 40),
+        ("reference", "r" * 141), ("reference", "r" * 140), ("kind", "pending"),
+        ("kind", "bogus"), ("pending_id", uuid.UUID(int=10_000)), ("timeout", 5),
+        ("timeout", -1), ("linked", True), ("debit_account", None),
+        ("credit_account", None), ("debit_account", uuid.UUID(int=999)),
+        ("credit_account", uuid.UUID(int=999)), ("debit_account", uuid.UUID(int=1)),
+    ]
+)  # fmt: skip
+
+
+@st.composite
+def _batch_case(draw: st.DrawFn) -> tuple[list[tuple[object, ...]], list[services.TransferIn]]:
+    """Accounts in memory (rows as the lock statement returns them) and a batch of items,
+    mostly plain single transfers (in-batch duplicates among them), with every way of not
+    being one mixed in."""
+    n_acc = draw(st.integers(2, 5))
+    pubs = [uuid.UUID(int=k + 1) for k in range(n_acc)]
+    rows = []
+    for k, pub in enumerate(pubs):
+        dmnec, cmned = draw(_FLAGS)
+        status = draw(st.sampled_from([Account.OPEN] * 5 + [Account.FROZEN,
+                                       Account.DEBIT_FROZEN, Account.CLOSED]))  # fmt: skip
+        rows.append(
+            (k + 1, pub, draw(st.sampled_from(["CNY"] * 6 + ["USD"])), status, dmnec, cmned,
+             draw(st.sampled_from([0, 30])) if dmnec else 0, draw(_TOTALS), draw(_TOTALS),
+             draw(_TOTALS), draw(_TOTALS))
+        )  # fmt: skip
+    ids = [uuid.UUID(int=10_000 + k) for k in range(30)]  # repeats: in-batch duplicates
+    items = []
+    for _ in range(draw(st.integers(1, 30))):
+        debit, credit = draw(st.permutations(pubs))[:2]
+        fields: dict[str, object] = {
+            "transfer_id": draw(st.sampled_from(ids)),
+            "debit_account": debit,
+            "credit_account": credit,
+            "amount": draw(st.sampled_from([1, 7, 50, 99, 100, 1_000, INT64_MAX - 5])),
+            "currency": "CNY",
+            "code": "c",
+        }
+        if draw(st.integers(0, 3)) == 0:
+            name, value = draw(_ODD)
+            fields[name] = value
+        items.append(services.TransferIn(**fields))  # type: ignore[arg-type]
+    return rows, items
+
+
+T0 = dt.datetime(2026, 6, 1, 9, tzinfo=dt.UTC)
+
+
+def _evaluate(
+    rows: list[tuple[object, ...]], items: list[services.TransferIn], *, fast: bool
+) -> tuple[object, ...]:
+    batch = services._Batch(items, {})
+    batch.now = T0
+    for row in rows:
+        acc = services._Acc(row)
+        batch.by_pub[acc.pub.int] = acc
+        batch.by_pk[acc.pk] = acc
+    if not fast:
+        batch._fresh_single = lambda it: None  # type: ignore[method-assign]
+    results = batch.apply()
+    return (
+        [(r.result, r.transfer and vars(r.transfer)) for r in results],
+        [(a.dp, a.dpo, a.cp, a.cpo, a.dirty) for a in batch.by_pk.values()],
+        batch.rows,
+        [vars(t) for t in batch.created],
+        {tid: [getattr(h, k) for k in h.__slots__] for tid, h in batch.holds.items()},
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(case=_batch_case())
+def test_the_batch_fast_path_answers_exactly_as_the_general_evaluator(
+    case: tuple[list[tuple[object, ...]], list[services.TransferIn]],
+) -> None:
+    """``_Batch._fresh_single`` (the unlinked single transfer in one call) gives, for any
+    accounts and items, the same result codes, transfers, balances and rows as the general
+    ``apply_one`` alone — also around boundaries, refusals, duplicates and chains."""
+    rows, items = case
+    fast = _evaluate(rows, items, fast=True)
+    event(str(sorted({code for code, _ in fast[0]})))  # type: ignore[index]
+    assert fast == _evaluate(rows, items, fast=False)
+
+
+def _ledger_state(accounts: list[Account]) -> tuple[object, ...]:
+    return (
+        [
+            (a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted)
+            for a in Account.objects.filter(pk__in=[x.pk for x in accounts]).order_by("pk")
+        ],
+        list(
+            Transfer.objects.order_by("id").values_list(
+                "transfer_id", "amount", "debit_account_net_after", "credit_account_net_after"
+            )
+        ),
+    )
+
+
+def test_a_streamed_batch_answers_and_writes_as_an_unstreamed_one(
+    bank: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL streams a large batch's new transfers into a COPY while it is evaluated (a
+    few at a time here, so chains cross the flushes): same answers and same rows as with
+    the whole write after the evaluation, also when a chain fails after earlier transfers
+    were sent, an item is refused, and a stored id turns up after the unchecked pass."""
+    accounts = [make_account() for _ in range(4)]
+    stored = tr(bank, accounts[0], 5)
+    assert results([stored]) == ["created"]
+    items = []
+    for k in range(120):
+        a = accounts[k % 4]
+        if k % 17 == 5:  # a chain of three whose last item overdraws: all fail
+            items += [tr(bank, a, 3, linked=True), tr(bank, a, 4, linked=True), tr(a, bank, 10**9)]
+        elif k % 23 == 7:  # a chain of two that goes through
+            items += [tr(bank, a, 6, linked=True), tr(a, bank, 1)]
+        else:
+            items.append(tr(bank, a, 1 + k))
+    items.insert(70, stored)  # a replay: exists (found after the unchecked pass)
+    items.insert(90, tr(accounts[1], accounts[2], 10**12))  # refused: exceeds_credits
+    monkeypatch.setattr(services, "_STREAM_ROWS", 8)
+    outcomes = []
+    for stream_from in (10**9, 64):  # not streamed, then streamed
+        monkeypatch.setattr(services, "_STREAM_FROM", stream_from)
+        with transaction.atomic():
+            answers = results(items)
+            outcomes.append((answers, _ledger_state([bank, *accounts])))
+            transaction.set_rollback(True)
+    assert outcomes[0] == outcomes[1]
+    answers = outcomes[0][0]
+    assert answers[70] == "exists" and answers[90] == "exceeds_credits"
+    assert "linked_event_failed" in answers and answers.count("created") > 100
+
+
+def test_a_stored_id_in_a_streamed_batch_is_answered_exists(bank: Account) -> None:
+    """An item whose id is stored, evaluated as new (no refusal: the stored ids are not
+    read), meets the unique key when the COPY ends; the batch is evaluated again with them
+    read and answers ``exists`` for it, ``created`` for the rest."""
+    a = make_account()
+    stored = tr(bank, a, 5)
+    assert results([stored]) == ["created"]
+    items = [tr(bank, a, 1) for _ in range(100)]
+    items[60] = stored
+    before = Transfer.objects.count()
+    answers = results(items)
+    assert answers[60] == "exists" and answers.count("created") == 99
+    assert Transfer.objects.count() == before + 99
+    assert fresh(a).credits_posted == 5 + 99
+    event = OutboxEvent.objects.filter(event_type="ledger.TransfersPosted").latest("id")
+    assert len(event.payload["ids"]) == 99
+    assert str(stored.transfer_id) not in event.payload["ids"]
+
+
+def test_a_large_batch_event_is_the_row_record_events_writes(bank: Account) -> None:
+    """On PostgreSQL a large batch's outbox row is built while its COPY is stored (from the
+    kernel's OutboxRowTemplate); it is the row ``record_events`` would write."""
+    accounts = [make_account() for _ in range(3)]
+    items = [tr(bank, accounts[i % 3], 1 + i, code=f"c{i % 2}") for i in range(700)]
+    outs = [r.transfer for r in services.do_create_transfers(items)]
+    assert all(outs)
+    event = OutboxEvent.objects.filter(event_type="ledger.TransfersPosted").latest("id")
+    assert event.payload == TransfersPosted.of(outs).payload()  # type: ignore[arg-type]
+    assert (event.state, event.attempts, event.dedupe_key) == (OutboxEvent.PENDING, 0, None)
+    assert event.delivered_handlers == [] and event.event_id.version == 7
+    assert [t["amount"] for t in iter_transfers(event.payload)] == list(range(1, 701))

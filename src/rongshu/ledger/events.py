@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, ClassVar
 
 from rongshu.kernel.outbox import DomainEvent
@@ -33,26 +34,36 @@ class TransfersPosted(DomainEvent):
         # value → its place in strings; accounts are keyed by ``UUID.int`` (hashing a UUID
         # is a Python-level call), which no string key can equal, as no UUID equals a string
         index: dict[Any, int] = {}
+        n = len(transfers)
 
         def encode(values: list[Any], as_text: Any = str) -> list[int]:
-            for value in dict.fromkeys(values):  # distinct values, in order of appearance
+            distinct = dict.fromkeys(values)  # distinct values, in order of appearance
+            for value in distinct:
                 if value not in index:
                     index[value] = len(strings)
                     strings.append(as_text(value))
-            return [index[v] for v in values]
+            if len(distinct) == 1:  # one kind, currency or code for the whole batch
+                return [index[values[0]]] * n
+            return list(map(index.__getitem__, values))
+
+        def column(name: str) -> list[Any]:
+            return list(map(attrgetter(name), transfers))
 
         account = _account_text
+        pending = column("pending_id")
         return cls(
             columns={
                 "format": 2,
-                "ids": [str(t.transfer_id) for t in transfers],
-                "amounts": [t.amount for t in transfers],
-                "pending_ids": [str(t.pending_id) if t.pending_id else None for t in transfers],
-                "kinds": encode([t.kind for t in transfers]),
+                "ids": list(map(str, column("transfer_id"))),
+                "amounts": column("amount"),
+                "pending_ids": [str(p) if p else None for p in pending]
+                if any(pending)
+                else [None] * n,
+                "kinds": encode(column("kind")),
                 "debit_accounts": encode([t.debit_account.int for t in transfers], account),
                 "credit_accounts": encode([t.credit_account.int for t in transfers], account),
-                "currencies": encode([t.currency for t in transfers]),
-                "codes": encode([t.code for t in transfers]),
+                "currencies": encode(column("currency")),
+                "codes": encode(column("code")),
                 "strings": strings,
             }
         )
