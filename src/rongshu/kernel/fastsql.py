@@ -21,6 +21,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 __all__ = [
+    "bound_cursor",
     "insert",
     "insert_new",
     "json_insert_sql",
@@ -193,29 +194,39 @@ def prepared_cursor() -> Any:
     """PostgreSQL: a cursor (Django's wrapper: query logging, execute wrappers, error
     translation) whose statements are prepared on the server — parsed and planned once per
     connection — for the few statements of a hot path. Django's own cursors bind client-side
-    and never prepare. As the ledger's single-transfer statement (ADR 0005 addendum): the
-    connection's automatic preparation is left off (threshold 2^31), a database whose
-    ``OPTIONS`` say ``"prepare_threshold": None`` (PgBouncer < 1.21 in transaction mode) and a
-    connection that logs queries (DEBUG, ``CaptureQueriesContext``: psycopg keeps no text of a
-    prepared execution) get the statements unprepared. Use ``%s`` placeholders; values are
-    bound on the server, so a value whose type the statement does not fix needs a cast. The
-    cursor is reused: do not close it (no ``with``)."""
+    and never prepare. The connection's automatic preparation is left off (threshold 2^31);
+    a database whose ``OPTIONS`` say ``"prepare_threshold": None`` (PgBouncer < 1.21 in
+    transaction mode) and a connection that logs queries (DEBUG, ``CaptureQueriesContext``:
+    psycopg keeps no text of a prepared execution) get the statements unprepared. Use ``%s``
+    placeholders; values are bound on the server, so a value whose type the statement does
+    not fix needs a cast. The cursor is reused: do not close it (no ``with``)."""
     db = connections[DEFAULT_DB_ALIAS]  # one look-up of the thread's connection
+    options = db.settings_dict.get("OPTIONS") or {}
+    if db.queries_logged or (
+        "prepare_threshold" in options and options["prepare_threshold"] is None
+    ):
+        return bound_cursor()
     db.ensure_connection()
     db.validate_thread_sharing()
     conn = db.connection
-    options = db.settings_dict.get("OPTIONS") or {}
-    may_prepare = not ("prepare_threshold" in options and options["prepare_threshold"] is None)
-    if db.queries_logged:
-        return db.make_debug_cursor(_cursor_class(prepare=False)(conn))
-    if not may_prepare:
-        return db.make_cursor(_cursor_class(prepare=False)(conn))
     raw = _PREPARED.get(conn)
     if raw is None or raw.closed:
         if conn.prepare_threshold is None:
             conn.prepare_threshold = 2**31  # nothing else is prepared automatically
         raw = _PREPARED[conn] = _cursor_class(prepare=True)(conn)
     return db.make_cursor(raw)
+
+
+def bound_cursor() -> Any:
+    """PostgreSQL: a new Django cursor (errors translated, queries logged when Django logs
+    them) over a psycopg cursor that sends the parameters apart from the statement, in
+    binary where it can — a list of 1,000 UUIDs goes as one array value instead of being
+    quoted into the text element by element (Django's cursors bind on the client). Never
+    prepared; close it (``with``)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    db.ensure_connection()
+    raw = _cursor_class(prepare=False)(db.connection)
+    return db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
 
 
 def _cursor_class(*, prepare: bool) -> type[Any]:

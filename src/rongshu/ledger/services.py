@@ -22,7 +22,6 @@ import gc
 import json
 import sqlite3
 import uuid
-import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from functools import lru_cache
@@ -32,7 +31,7 @@ from typing import Any, Protocol, TypeVar
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 
-from rongshu.kernel import clock
+from rongshu.kernel import clock, fastsql
 from rongshu.kernel.audit import do_audit
 from rongshu.kernel.ids import new_id
 from rongshu.kernel.money import MoneyError, check_currency
@@ -949,7 +948,7 @@ class _BatchEvent:
 
     def insert(self, params: list[Any]) -> None:
         # bound separately: the payload travels as a parameter, not escaped into the text
-        with _bound_cursor() as cursor:
+        with fastsql.bound_cursor() as cursor:
             cursor.execute(self.sql, params)
             (event_pk,) = cursor.fetchone()
         if settings.OUTBOX_DISPATCH_ON_COMMIT:
@@ -1048,18 +1047,6 @@ def _in_chunks(values: list[Any], size: int = 4000) -> Iterable[list[Any]]:
         yield values[start : start + size]
 
 
-def _bound_cursor() -> Any:
-    """PostgreSQL: a Django cursor (errors translated, queries logged when Django logs them)
-    over a psycopg cursor that sends parameters separately from the statement, in binary
-    where it can — a list of 1,000 UUIDs or integers goes as one array value instead of
-    being quoted into the statement's text element by element (Django's cursors bind on
-    the client). Never prepared."""
-    db = connection
-    db.ensure_connection()
-    raw = _prepared_cursor_class(prepare=False)(db.connection)
-    return db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
-
-
 def _lock_accounts(pubs: set[uuid.UUID], pks: set[int]) -> list[tuple[Any, ...]]:
     """``SELECT … FOR UPDATE`` the accounts, in primary-key order, in one statement."""
     if not pubs and not pks:
@@ -1071,7 +1058,7 @@ def _lock_accounts(pubs: set[uuid.UUID], pks: set[int]) -> list[tuple[Any, ...]]
             f"SELECT {_ACCOUNT_COLUMNS} FROM {table} "  # noqa: S608
             "WHERE public_id = ANY(%s::uuid[]) OR id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE"
         )
-        with _bound_cursor() as cursor:
+        with fastsql.bound_cursor() as cursor:
             cursor.execute(sql, [list(pubs), list(pks)])
             locked: list[tuple[Any, ...]] = cursor.fetchall()  # UUIDs already
             return locked
@@ -1361,7 +1348,7 @@ def _update_accounts(accounts: list[_Acc]) -> None:
     ``VALUES`` per 1,000 accounts)."""
     table = Account._meta.db_table
     if connection.vendor == "postgresql":
-        with _bound_cursor() as cursor:
+        with fastsql.bound_cursor() as cursor:
             cursor.execute(
                 f"UPDATE {table} SET debits_pending = v.dp, debits_posted = v.dpo, "  # noqa: S608
                 "credits_pending = v.cp, credits_posted = v.cpo "
@@ -1533,7 +1520,7 @@ def _post_single_pg(item: TransferIn) -> list[TransferResult] | None:
         now,
         *statement.event.params(payload, now),
     ]
-    cursor = statement.cursor(db)
+    cursor = fastsql.prepared_cursor()
     cursor.execute(statement.sql, params)
     status, event_pk = cursor.fetchone()
     if status == 0:
@@ -1565,7 +1552,7 @@ def _post_single_pg(item: TransferIn) -> list[TransferResult] | None:
 class _SingleStatement:
     """The statement of :func:`_post_single_pg` for one database connection alias, and what
     it needs per call: the outbox row (the kernel's :class:`OutboxRowTemplate`, the row
-    ``record_events`` writes) and a reusable server-side-binding cursor."""
+    ``record_events`` writes). It runs prepared (``kernel.fastsql.prepared_cursor``)."""
 
     def __init__(self, db: Any) -> None:
         self.metadata = json_text(Transfer._meta.get_field("metadata"))
@@ -1579,30 +1566,6 @@ class _SingleStatement:
             "RETURNING id) "
             "SELECT r.res, (SELECT id FROM ev) FROM r"
         )
-        # psycopg connection → its prepared cursor (a connection belongs to one thread)
-        self.cursors: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-
-    def cursor(self, db: Any) -> Any:
-        """A Django cursor wrapper (query logging, execute wrappers, error translation) over
-        a psycopg server-side-binding cursor that prepares its statement on the server:
-        parsed and planned once per connection. Django's own cursors bind client-side and
-        cannot prepare."""
-        db.ensure_connection()
-        db.validate_thread_sharing()
-        conn = db.connection
-        if db.queries_logged:
-            # psycopg does not keep the text of a statement it executes prepared, which Django's
-            # query log (DEBUG, CaptureQueriesContext) needs: there it runs unprepared.
-            return db.make_debug_cursor(_prepared_cursor_class(prepare=False)(conn))
-        raw = self.cursors.get(conn)
-        if raw is None or raw.closed:
-            if conn.prepare_threshold is None and _may_prepare(db):
-                # Django turns psycopg's automatic preparation off (for connection poolers);
-                # its client-side cursors never prepare anyway. A threshold no query reaches
-                # leaves everything else unprepared while ``prepare=True`` works here.
-                conn.prepare_threshold = 2**31
-            raw = self.cursors[conn] = _prepared_cursor_class()(conn)
-        return db.make_cursor(raw)
 
 
 _POST_SINGLE: dict[str, _SingleStatement] = {}
@@ -1611,40 +1574,6 @@ _POST_SINGLE: dict[str, _SingleStatement] = {}
 def _post_single_statement(db: Any) -> _SingleStatement:
     statement = _POST_SINGLE[db.alias] = _SingleStatement(db)
     return statement
-
-
-def _may_prepare(db: Any) -> bool:
-    """Server-side prepared statements are off only where the database's ``OPTIONS`` say
-    ``"prepare_threshold": None`` explicitly (e.g. behind PgBouncer < 1.21 in transaction
-    mode); then the statement is sent unprepared."""
-    options = db.settings_dict.get("OPTIONS") or {}
-    return not ("prepare_threshold" in options and options["prepare_threshold"] is None)
-
-
-_CURSOR_CLASSES: dict[bool, type[Any]] = {}
-
-
-def _prepared_cursor_class(*, prepare: bool = True) -> type[Any]:
-    """A psycopg server-side-binding cursor class whose ``execute`` prepares (or never
-    prepares) its statement, whatever Django's wrapper passes."""
-    cls = _CURSOR_CLASSES.get(prepare)
-    if cls is None:
-        import psycopg
-
-        class PreparedCursor(psycopg.Cursor[Any]):
-            def execute(
-                self,
-                query: Any,
-                params: Any = None,
-                *,
-                prepare: bool | None = None,
-                binary: bool | None = None,
-            ) -> Any:
-                return super().execute(query, params, prepare=always, binary=binary)
-
-        always = prepare
-        cls = _CURSOR_CLASSES[prepare] = PreparedCursor
-    return cls
 
 
 def _create_single_pg(item: TransferIn, *, check: bool = False) -> list[TransferResult] | None:
