@@ -95,7 +95,40 @@ def test_setting_disables_or_points_at_a_model(monkeypatch: pytest.MonkeyPatch) 
 
 def test_chinese_rows_are_left_at_zero(encoder: emb.SentenceEncoder) -> None:
     vectors = embed_texts(encoder, ["转账手续费", "transfer fee"])
-    assert not vectors[0].any() and np.linalg.norm(vectors[1]) == pytest.approx(1.0, abs=1e-5)
+    blocks = vectors.reshape(2, len(emb.POOLED_LAYERS), encoder.dimension)
+    assert not vectors[0].any()
+    assert np.allclose(np.linalg.norm(blocks[1], axis=1), 1.0, atol=1e-5)
+
+
+def test_encode_layers_pools_each_layer_from_one_pass(encoder: emb.SentenceEncoder) -> None:
+    view = encoder.encode_layers(SENTENCES)
+    d = encoder.dimension
+    assert view.shape == (len(SENTENCES), d * len(emb.POOLED_LAYERS))
+    assert view.dtype == np.float32
+    blocks = view.reshape(len(SENTENCES), len(emb.POOLED_LAYERS), d)
+    assert np.allclose(np.linalg.norm(blocks, axis=2), 1.0, atol=1e-5)
+    # The first block is the sentence embedding; -1 and the last layer's number agree; the
+    # layers differ from each other; a single text gives the same rows as the batch.
+    assert np.allclose(view[:, :d], encoder.encode(SENTENCES), atol=1e-6)
+    last = encoder.layers
+    assert np.allclose(encoder.encode_layers(SENTENCES, (last,)), view[:, :d], atol=1e-6)
+    assert np.allclose(encoder.encode_layers(SENTENCES, (-2,)), view[:, d : 2 * d], atol=1e-6)
+    assert not np.allclose(view[:, :d], view[:, d : 2 * d], atol=1e-2)
+    single = np.vstack([encoder.encode_layers([s]) for s in SENTENCES])
+    assert np.allclose(single, view, atol=1e-5)
+    both = encoder.encode_layers(SENTENCES[:1], (0, 1))  # the embedding layer, then layer 1
+    assert both.shape == (1, 2 * d) and not np.allclose(both[:, :d], both[:, d:], atol=1e-2)
+    with pytest.raises(ValueError, match="outside"):
+        encoder.encode_layers(SENTENCES, (last + 1,))
+
+
+def test_cache_key_depends_on_the_layers(encoder: emb.SentenceEncoder, tmp_path: Path) -> None:
+    plain = emb.cached_encode(encoder, SENTENCES, tmp_path)
+    layered = emb.cached_encode(encoder, SENTENCES, tmp_path, emb.POOLED_LAYERS)
+    assert len(list(tmp_path.glob("emb-*.npy"))) == 2
+    assert plain.shape[1] == encoder.dimension
+    assert layered.shape[1] == encoder.dimension * len(emb.POOLED_LAYERS)
+    assert np.allclose(layered[:, : encoder.dimension], plain, atol=1e-6)
 
 
 def test_classifier_with_embeddings_pickles_without_the_weights() -> None:
@@ -107,3 +140,17 @@ def test_classifier_with_embeddings_pickles_without_the_weights() -> None:
     again = pickle.loads(blob)  # noqa: S301 - our own object
     probe = ["someone took my card", "what's the dollar rate"]
     assert again.predict(probe) == model.predict(probe) == ["lost", "fx"]
+
+
+def test_classifier_weights_the_earlier_layers_separately() -> None:
+    texts = ["lost my card", "my card was stolen", "exchange rate today", "euro to pound rate"]
+    labels = ["lost", "lost", "fx", "fx"]
+    probe = ["someone took my card", "what's the dollar rate"]
+    layered = IntentClassifier(embeddings=MODEL).fit(texts, labels)
+    assert layered.layers == emb.POOLED_LAYERS
+    muted = IntentClassifier(embeddings=MODEL, layer_weight=0.0).fit(texts, labels)
+    last_only = IntentClassifier(embeddings=MODEL, layers=(-1,)).fit(texts, labels)
+    # Zero weight on the earlier layers = the last layer alone; a real weight changes scores.
+    assert np.allclose(muted.decision(probe), last_only.decision(probe), atol=1e-6)
+    assert not np.allclose(layered.decision(probe), last_only.decision(probe), atol=1e-4)
+    assert layered.predict(probe) == ["lost", "fx"]

@@ -14,8 +14,11 @@ model directory, or ``off`` (also ``0``, ``none``, ``""``) to disable. When unse
 installed wheel's directory is used if the wheel is importable, else embeddings are disabled
 and the engine falls back to TF-IDF/BM25 only. Nothing is ever downloaded.
 
-:func:`cached_encode` stores embeddings of a training set under ``<cache dir>`` as ``.npy``
-keyed by a hash of the model and the texts, so restarts and retrains do not re-encode.
+:meth:`SentenceEncoder.encode_layers` returns, next to that sentence embedding, the mean-pooled
+and normalised outputs of earlier layers (:data:`POOLED_LAYERS`) from the same forward pass:
+the classifiers' view. :func:`cached_encode` stores either kind for a training set under
+``<cache dir>`` as ``.npy`` keyed by a hash of the model, the layers and the texts, so restarts
+and retrains do not re-encode.
 """
 
 from __future__ import annotations
@@ -35,6 +38,12 @@ import numpy as np
 SETTING = "RONGSHU_ASSISTANT_EMBEDDINGS"
 _OFF = {"", "0", "off", "none", "false", "no"}
 MAX_TOKENS = 128  # questions are short; all-MiniLM-L6-v2 was trained on ≤ 128 word pieces
+# The layers whose outputs the classifiers see, each mean-pooled and L2-normalised, the last
+# (the sentence embedding) first, then the three before it (-2 = layer 5 of 6 …): earlier layers
+# of the frozen encoder keep more lexical detail; with them BANKING77 5-fold CV on the training
+# part goes from 0.9256 to 0.9293 (docs/assistant.md). Pooling them is nearly free: the forward
+# pass computes them anyway.
+POOLED_LAYERS = (-1, -2, -3, -4)
 SMALL_BATCH = 8  # up to this many texts run on one BLAS thread (threads only add latency)
 _lock = threading.Lock()
 
@@ -158,7 +167,10 @@ class SentenceEncoder:
         self.dimension = self.hidden
 
     # ---------------------------------------------------------------- forward pass
-    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def _forward(
+        self, ids: np.ndarray, mask: np.ndarray, layers: Sequence[int] = (-1,)
+    ) -> np.ndarray:
+        """Mean-pooled, L2-normalised outputs of ``layers`` (see :meth:`encode_layers`)."""
         batch, length = ids.shape
         heads, size = self.heads, self.hidden // self.heads
         x = self._word[ids] + self._position[:length][None, :, :] + self._type0
@@ -167,7 +179,14 @@ class SentenceEncoder:
             np.float32
         )
         scale = np.float32(1.0 / math.sqrt(size))
-        for qkv_w, qkv_b, o_w, o_b, ln1_w, ln1_b, i_w, i_b, f_w, f_b, ln2_w, ln2_b in self._blocks:
+        wanted = [self.layers + 1 + layer if layer < 0 else layer for layer in layers]
+        weights = mask[:, :, None].astype(np.float32)
+        count = np.maximum(weights.sum(axis=1), 1e-9)
+        pooled: dict[int, np.ndarray] = {}
+        if 0 in wanted:
+            pooled[0] = (x * weights).sum(axis=1) / count
+        for depth, block in enumerate(self._blocks):
+            qkv_w, qkv_b, o_w, o_b, ln1_w, ln1_b, i_w, i_b, f_w, f_b, ln2_w, ln2_b = block
             flat = x.reshape(batch * length, self.hidden)
             qkv = (flat @ qkv_w + qkv_b).reshape(batch, length, 3, heads, size)
             q = qkv[:, :, 0].transpose(0, 2, 1, 3)
@@ -182,23 +201,46 @@ class SentenceEncoder:
             inner = _gelu(attended @ i_w + i_b)
             out = _layer_norm(inner @ f_w + f_b + attended, ln2_w, ln2_b, self.eps)
             x = out.reshape(batch, length, self.hidden)
-        weights = mask[:, :, None].astype(np.float32)
-        pooled = (x * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        result: np.ndarray = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+            if depth + 1 in wanted:
+                pooled[depth + 1] = (x * weights).sum(axis=1) / count
+            if len(pooled) == len(set(wanted)):
+                break  # the deeper layers are not asked for
+        blocks = [pooled[layer] for layer in wanted]
+        result: np.ndarray = np.hstack(
+            [b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12) for b in blocks]
+        ).astype(np.float32)
         return result
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
         """Unit-length embeddings, one float32 row per text (``len(texts) × dimension``)."""
-        out = np.zeros((len(texts), self.hidden), dtype=np.float32)
+        return self.encode_layers(texts, (-1,), batch_size=batch_size)
+
+    def encode_layers(
+        self,
+        texts: Sequence[str],
+        layers: Sequence[int] = POOLED_LAYERS,
+        *,
+        batch_size: int = 64,
+    ) -> np.ndarray:
+        """Per text, the mean-pooled and L2-normalised output of each of ``layers`` side by
+        side: a float32 ``len(texts) × (len(layers) · dimension)`` matrix from one forward
+        pass. ``0`` is the embedding layer, ``1`` … ``self.layers`` the transformer layers,
+        negative indices count from the end (``-1`` the last: :meth:`encode`)."""
+        layers = tuple(layers)
+        for layer in layers:
+            if not -self.layers - 1 <= layer <= self.layers:
+                raise ValueError(f"layer {layer} outside -{self.layers + 1} … {self.layers}")
+        out = np.zeros((len(texts), self.hidden * len(layers)), dtype=np.float32)
         if not texts:
             return out
         if len(texts) <= SMALL_BATCH:
             with _threadpools().limit(limits=1, user_api="blas"):
-                return self._encode(texts, out, batch_size)
-        return self._encode(texts, out, batch_size)
+                return self._encode(texts, out, batch_size, layers)
+        return self._encode(texts, out, batch_size, layers)
 
-    def _encode(self, texts: Sequence[str], out: np.ndarray, batch_size: int) -> np.ndarray:
+    def _encode(
+        self, texts: Sequence[str], out: np.ndarray, batch_size: int, layers: tuple[int, ...]
+    ) -> np.ndarray:
         encodings = self.tokenizer.encode_batch([t if t.strip() else "." for t in texts])
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         for start in range(0, len(order), batch_size):
@@ -210,7 +252,7 @@ class SentenceEncoder:
                 seq = encodings[i].ids
                 ids[row, : len(seq)] = seq
                 mask[row, : len(seq)] = 1
-            out[chunk] = self._forward(ids, mask)
+            out[chunk] = self._forward(ids, mask, layers)
         return out
 
 
@@ -229,21 +271,32 @@ def get_encoder(model_dir: Path | str | None = None) -> SentenceEncoder | None:
 
 
 def cached_encode(
-    encoder: SentenceEncoder, texts: Sequence[str], cache_dir: Path | None
+    encoder: SentenceEncoder,
+    texts: Sequence[str],
+    cache_dir: Path | None,
+    layers: Sequence[int] | None = None,
 ) -> np.ndarray:
-    """``encoder.encode(texts)``, stored as ``<cache_dir>/emb-<model>-<texts hash>.npy``."""
+    """``encoder.encode(texts)`` (``layers`` ``None``) or ``encoder.encode_layers(texts,
+    layers)``, stored as ``<cache_dir>/emb-<model>[-L<layers>]-<texts hash>.npy``."""
+    layers = tuple(layers) if layers is not None else None
+
+    def run() -> np.ndarray:
+        return encoder.encode(texts) if layers is None else encoder.encode_layers(texts, layers)
+
     if cache_dir is None:
-        return encoder.encode(texts)
+        return run()
     digest = hashlib.sha256(json.dumps(list(texts), ensure_ascii=False).encode()).hexdigest()[:16]
-    path = cache_dir / f"emb-{encoder.fingerprint}-{digest}.npy"
+    tag = "" if layers is None else "-L" + ".".join(str(layer) for layer in layers)
+    path = cache_dir / f"emb-{encoder.fingerprint}{tag}-{digest}.npy"
+    width = encoder.dimension * (1 if layers is None else len(layers))
     if path.is_file():
         try:
             cached: np.ndarray = np.load(path)
-            if cached.shape == (len(texts), encoder.dimension):
+            if cached.shape == (len(texts), width):
                 return cached
         except (OSError, ValueError):
             pass
-    vectors = encoder.encode(texts)
+    vectors = run()
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
     np.save(tmp, vectors)

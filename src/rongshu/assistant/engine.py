@@ -49,6 +49,12 @@ _ALPHAS = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5)
 LEXICON = Path(__file__).resolve().parent / "data" / "lexicon.json"
 DEFAULT = "default"  # "use the configured embedding model / the shipped lexicon"
 EMBEDDING_WEIGHT = 1.5  # chosen on a split of BANKING77's training part (bench/assistant.py)
+LAYER_WEIGHT = 1.0  # the earlier layers' pooled outputs (emb.POOLED_LAYERS[1:]); 5-fold CV
+# The knowledge-base engine's encoder layers: the sentence embedding alone. On the English
+# tuning questions (data/tuning.en.csv) the earlier layers changed top-1 by at most 2 of 309
+# (last layer 0.851, layers 6+5 0.858, 6–3 0.851) and lowered the answered-right share on the
+# English evaluation set (web/SMS 0.797 → 0.788); see docs/assistant.md.
+KB_LAYERS = (-1,)
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:
@@ -86,7 +92,9 @@ class IntentClassifier:
     """A linear intent classifier with a calibrated softmax confidence.
 
     ``embeddings`` (a model directory, see :mod:`rongshu.assistant.embeddings`) adds the
-    sentence embedding, scaled by ``embedding_weight``, to the TF-IDF features; ``None`` keeps
+    encoder's view of the text (:meth:`~embeddings.SentenceEncoder.encode_layers` over
+    ``layers``): the sentence embedding scaled by ``embedding_weight`` and the earlier layers'
+    pooled outputs scaled by ``layer_weight``, to the TF-IDF features; ``None`` keeps
     TF-IDF only. Only the directory is stored (and pickled), the encoder is loaded lazily.
     Callers that already hold the embeddings pass them as ``vectors`` (one row per text).
     """
@@ -98,13 +106,17 @@ class IntentClassifier:
         temperature: float = 10.0,
         embeddings: str | Path | None = None,
         embedding_weight: float = EMBEDDING_WEIGHT,
+        layer_weight: float = LAYER_WEIGHT,
+        layers: Sequence[int] = emb.POOLED_LAYERS,
     ) -> None:
         self.c = c
         self.temperature = temperature
         self.embeddings = str(embeddings) if embeddings is not None else None
         self.embedding_weight = embedding_weight
+        self.layer_weight = layer_weight
+        self.layers = tuple(layers)
         self.features = features()
-        self.svm = LinearSVC(C=c)
+        self.svm = LinearSVC(C=c, random_state=0)  # reproducible training (dual CD shuffles)
         self.classes: list[str] = []
 
     def embed(self, texts: Sequence[str]) -> np.ndarray | None:
@@ -112,7 +124,7 @@ class IntentClassifier:
         if self.embeddings is None:
             return None
         encoder = emb.get_encoder(self.embeddings)
-        return None if encoder is None else encoder.encode(list(texts))
+        return None if encoder is None else encoder.encode_layers(list(texts), self.layers)
 
     def _matrix(self, texts: Sequence[str], vectors: np.ndarray | None, fit: bool) -> Any:
         normalised = [normalise(t) for t in texts]
@@ -127,7 +139,9 @@ class IntentClassifier:
             encoder_dim = getattr(self, "_dimension", 0)
             vectors = np.zeros((len(texts), encoder_dim), dtype=np.float32)
         self._dimension = vectors.shape[1]
-        dense = sparse.csr_matrix(np.asarray(vectors, dtype=np.float64) * self.embedding_weight)
+        scale = np.full(vectors.shape[1], self.layer_weight)
+        scale[: vectors.shape[1] // max(len(self.layers), 1)] = self.embedding_weight
+        dense = sparse.csr_matrix(np.asarray(vectors, dtype=np.float64) * scale)
         return sparse.hstack([tfidf, dense], format="csr")
 
     def fit(
@@ -216,8 +230,8 @@ def split_key(key: str) -> tuple[str, str]:
 
 
 # Bumped when a saved engine of an older rongshu cannot be used by this code (2: embeddings,
-# 3: mixing weight and threshold per language).
-MODEL_FORMAT = 3
+# 3: mixing weight and threshold per language, 4: pooled outputs of several encoder layers).
+MODEL_FORMAT = 4
 LANGUAGES = ("zh-hans", "en")
 
 
@@ -249,6 +263,7 @@ class KbEngine:
     extra: dict[str, Any] = field(default_factory=dict)
     embeddings: str | None = None  # the sentence-embedding model directory, if one was used
     embed_chinese: bool = False  # all-MiniLM-L6-v2 is English-only: Chinese gets zero vectors
+    layers: tuple[int, ...] = emb.POOLED_LAYERS  # the encoder layers the classifiers see
     model_format: int = MODEL_FORMAT
 
     def __post_init__(self) -> None:
@@ -265,7 +280,9 @@ class KbEngine:
         """The sentence embeddings both classifiers use (``None`` without a model)."""
         if self.embeddings is None:
             return None
-        return embed_texts(emb.get_encoder(self.embeddings), texts, self.embed_chinese)
+        return embed_texts(
+            emb.get_encoder(self.embeddings), texts, self.embed_chinese, layers=self.layers
+        )
 
     def classifier_distribution(
         self, texts: Sequence[str], vectors: np.ndarray | None = None
@@ -331,10 +348,14 @@ def embed_texts(
     texts: Sequence[str],
     embed_chinese: bool = False,
     cache_dir: Path | None = None,
+    *,
+    layers: Sequence[int] = emb.POOLED_LAYERS,
 ) -> np.ndarray:
-    """Embeddings of ``texts``; rows of Chinese texts are zero unless ``embed_chinese``
-    (all-MiniLM-L6-v2 is an English model). Zeros everywhere when the model is missing."""
-    dimension = encoder.dimension if encoder is not None else 384
+    """The encoder's view of ``texts`` (pooled ``layers``, see
+    :meth:`~embeddings.SentenceEncoder.encode_layers`); rows of Chinese texts are zero unless
+    ``embed_chinese`` (all-MiniLM-L6-v2 is an English model). Zeros everywhere when the model
+    is missing."""
+    dimension = (encoder.dimension if encoder is not None else 384) * len(layers)
     out = np.zeros((len(texts), dimension), dtype=np.float32)
     if encoder is None:
         return out
@@ -342,7 +363,9 @@ def embed_texts(
     if rows:
         wanted = [texts[i] for i in rows]
         out[rows] = (
-            emb.cached_encode(encoder, wanted, cache_dir) if cache_dir else encoder.encode(wanted)
+            emb.cached_encode(encoder, wanted, cache_dir, layers)
+            if cache_dir
+            else encoder.encode_layers(wanted, layers)
         )
     return out
 
@@ -486,6 +509,7 @@ class _Extra:
     embeddings: str | None
     embed_chinese: bool
     vectors: dict[str, np.ndarray]
+    layers: tuple[int, ...] = emb.POOLED_LAYERS
 
     def lookup(self, texts: Sequence[str]) -> np.ndarray | None:
         if self.embeddings is None:
@@ -504,6 +528,7 @@ def train_kb_engine(
     cache_dir: Path | None = None,
     embed_chinese: bool = False,
     tuning: Samples | None = None,
+    layers: Sequence[int] = KB_LAYERS,
 ) -> tuple[KbEngine, Samples]:
     """Train an engine on ``records`` (+ out-of-scope examples as one extra class).
 
@@ -514,6 +539,8 @@ def train_kb_engine(
     ``tuning``: hand-written questions labelled with their entry, never trained on; a language
     that has some tunes its mixing weight and threshold on them (plus its held-out
     out-of-scope examples) instead of on its held-out paraphrases.
+    ``layers``: the encoder layers the classifiers see (:meth:`embeddings.SentenceEncoder.
+    encode_layers`; :data:`KB_LAYERS`).
     Returns the engine and the held-out paraphrases (empty unless ``hold_out_last``).
     """
     started = time.perf_counter()
@@ -539,9 +566,11 @@ def train_kb_engine(
         unique = sorted(
             {*train.texts, *topic_cues.texts, *aspect_cues.texts, *crossed.texts, *tuning.texts}
         )
-        matrix = embed_texts(emb.get_encoder(model), unique, embed_chinese, cache_dir)
+        matrix = embed_texts(
+            emb.get_encoder(model), unique, embed_chinese, cache_dir, layers=tuple(layers)
+        )
         vectors = dict(zip(unique, matrix, strict=True))
-    extra = _Extra(topic_cues, aspect_cues, crossed, model, embed_chinese, vectors)
+    extra = _Extra(topic_cues, aspect_cues, crossed, model, embed_chinese, vectors, tuple(layers))
 
     # 1. Fit on part of the data, tune temperatures, mixing weight and threshold on the rest.
     probe = _fit_engine("probe", by_key, fit, c, extra)
@@ -660,10 +689,10 @@ def _fit_engine(
         *extra.aspect_cues.labels,
         *(split_key(x)[1] for x in extra.crossed.labels),
     ]
-    topics = IntentClassifier(c=c, embeddings=extra.embeddings).fit(
+    topics = IntentClassifier(c=c, embeddings=extra.embeddings, layers=extra.layers).fit(
         topic_texts, topic_labels, extra.lookup(topic_texts)
     )
-    aspects = IntentClassifier(c=c, embeddings=extra.embeddings).fit(
+    aspects = IntentClassifier(c=c, embeddings=extra.embeddings, layers=extra.layers).fit(
         aspect_texts, aspect_labels, extra.lookup(aspect_texts)
     )
     return KbEngine(
@@ -674,4 +703,5 @@ def _fit_engine(
         retriever=FaqRetriever(_documents(samples)),
         embeddings=extra.embeddings,
         embed_chinese=extra.embed_chinese,
+        layers=extra.layers,
     )
