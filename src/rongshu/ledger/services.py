@@ -731,26 +731,7 @@ class _Batch:
         dr.dpo += amount
         cr.cpo += amount
         dr.dirty = cr.dirty = True
-        out = _new_object(TransferOut)
-        out.__dict__.update(
-            transfer_id=it.transfer_id,
-            debit_account=dr.pub,
-            credit_account=cr.pub,
-            amount=amount,
-            currency=currency,
-            kind=it.kind,
-            linked=it.linked,
-            pending_id=None,
-            timeout=it.timeout,
-            code=it.code,
-            reference=it.reference,
-            metadata=it.metadata,
-            created_at=self.now,
-        )
-        self.new[key] = out
-        self.created.append(out)
-        self.rows.append((dr.pk, cr.pk, dr.cpo - dr.dpo, cr.cpo - cr.dpo))
-        return out
+        return self._record(it, dr, cr, amount, None)
 
     def _apply_new(self, it: TransferIn, undo: _Undo | None) -> tuple[str, TransferOut | None]:
         assert it.debit_account is not None
@@ -1172,39 +1153,19 @@ def _transfer_params(
     meta = metadata or _prep(Transfer, "metadata")
     stamp = when(created[0].created_at)  # one timestamp per batch
     empty_meta = meta({})
-    if connection.vendor in ("postgresql", "sqlite"):  # the hot path: no per-value calls
-        hexes = connection.vendor == "sqlite"  # SQLite stores a UUID as 32 hex digits
-        return [
-            (
-                t.transfer_id.hex if hexes else t.transfer_id,
-                r[0],
-                r[1],
-                t.amount,
-                t.currency,
-                t.kind,
-                t.linked,
-                (t.pending_id.hex if hexes else t.pending_id) if t.pending_id is not None else None,
-                t.timeout,
-                t.code,
-                t.reference,
-                meta(t.metadata) if t.metadata else empty_meta,
-                stamp,
-                r[2],
-                r[3],
-            )
-            for t, r in zip(created, rows, strict=True)
-        ]
-    uid = _uuid_param()
+    # no per-value conversion calls on the hot path: a UUID goes as it is where the database
+    # has a uuid type (PostgreSQL), else as the 32 hex digits Django stores (SQLite)
+    hexes = not connection.features.has_native_uuid_field
     return [
         (
-            uid(t.transfer_id),
+            t.transfer_id.hex if hexes else t.transfer_id,
             r[0],
             r[1],
             t.amount,
             t.currency,
             t.kind,
             t.linked,
-            uid(t.pending_id) if t.pending_id is not None else None,
+            (t.pending_id.hex if hexes else t.pending_id) if t.pending_id is not None else None,
             t.timeout,
             t.code,
             t.reference,
@@ -1526,21 +1487,22 @@ def _post_single_pg(item: TransferIn) -> list[TransferResult] | None:
     if status == 0:
         if settings.OUTBOX_DISPATCH_ON_COMMIT:
             transaction.on_commit(lambda: dispatch_pending(event_ids=[event_pk]), using=db.alias)
-        out = _new_object(TransferOut)
-        out.__dict__.update(
-            transfer_id=tid,
-            debit_account=debit,
-            credit_account=credit,
-            amount=amount,
-            currency=currency,
-            kind="single",
-            linked=False,
-            pending_id=None,
-            timeout=0,
-            code=code,
-            reference=item.reference,
-            metadata=metadata,
-            created_at=now,
+        out = _make_out(
+            {
+                "transfer_id": tid,
+                "debit_account": debit,
+                "credit_account": credit,
+                "amount": amount,
+                "currency": currency,
+                "kind": "single",
+                "linked": False,
+                "pending_id": None,
+                "timeout": 0,
+                "code": code,
+                "reference": item.reference,
+                "metadata": metadata,
+                "created_at": now,
+            }
         )
         return [_make_result(0, tid, "created", out)]
     if not db.in_atomic_block:
