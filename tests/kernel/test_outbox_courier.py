@@ -123,3 +123,27 @@ def test_a_rolled_back_event_never_reaches_the_courier(courier: None) -> None:
         record_then_fail()
     time.sleep(0.3)  # a few courier rounds
     assert seen == [] and not OutboxEvent.objects.exists()
+
+
+def test_the_courier_starts_once_survives_a_failed_round_and_stops(
+    courier: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    running = outbox._courier
+    outbox.start_courier(interval=0.05)  # a second start changes nothing
+    assert outbox._courier is running
+    calls: list[int] = []
+    real = outbox.dispatch_pending
+
+    def broken_once(**kwargs: object) -> tuple[int, int]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("database went away")
+        return real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(outbox, "dispatch_pending", broken_once)
+    assert wait_for(lambda: len(calls) >= 3)  # it went on after the failed round
+    assert "outbox courier round failed" in caplog.text
+    assert running is not None and running.thread.is_alive()
+    outbox.stop_courier()
+    assert not running.thread.is_alive() and outbox._courier is None
+    outbox.stop_courier()  # stopping again changes nothing

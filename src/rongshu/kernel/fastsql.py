@@ -137,8 +137,9 @@ def json_insert_sql(model: type[models.Model], *, skip_conflict: bool = False) -
 
 
 def json_row(obj: models.Model) -> str:
-    """``obj``'s values for :func:`json_insert_sql`: :func:`row_params` by column name, as
-    JSON text (a UUID, date or time as its ISO text, which PostgreSQL reads back exactly)."""
+    """``obj``'s values for :func:`json_insert_sql`, by column name (what :func:`insert`
+    binds), as JSON text (a UUID, date or time as its ISO text, which PostgreSQL reads back
+    exactly)."""
     values = obj.__dict__
     row = {}
     for column, attname, field, as_is in _json_plan(type(obj)):

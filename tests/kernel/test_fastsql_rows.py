@@ -1,0 +1,127 @@
+"""The rows the hot paths build as SQL text (kernel.fastsql's JSON row, the outbox's row
+template) are exactly the rows the ORM / record_events write — on either database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid
+from typing import Any
+
+import pytest
+from django.db import connection, models
+
+from rongshu.kernel import clock, fastsql, outbox
+from rongshu.kernel.ids import new_id
+from rongshu.kernel.models import OutboxEvent
+from rongshu.payments.models import PaymentOrder
+
+pytestmark = pytest.mark.django_db
+
+
+def _as_json(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _order(**overrides: Any) -> PaymentOrder:
+    now = clock.now()
+    fields: dict[str, Any] = {
+        "customer_id": uuid.uuid4(),
+        "idempotency_key": "k-1",
+        "rail": "internal",
+        "channel": "api",
+        "auth_level": "password",
+        "state": "settled",
+        "debit_account_id": new_id(),
+        "debtor_name": "张三",
+        "amount_minor": 12_345,
+        "currency": "CNY",
+        "creditor_account_id": new_id(),
+        "creditor_name": "李四",
+        "remittance_info": "rent",
+        "created_at": now,
+        "updated_at": now,
+        "settled_at": now,
+    }
+    fields.update(overrides)
+    return PaymentOrder(**fields)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"customer_id": None, "settled_at": None, "creditor_account_id": None},
+        {"created_at": dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=dt.UTC)},
+    ],
+)
+def test_json_row_holds_what_each_field_converts_for_its_column(overrides: dict[str, Any]) -> None:
+    order = _order(**overrides)
+    row = json.loads(fastsql.json_row(order))
+    sql = fastsql.json_insert_sql(PaymentOrder, skip_conflict=True)
+    columns = re.search(r"\((.*?)\) SELECT", sql)
+    assert columns is not None
+    named = [c.strip().strip('"') for c in columns.group(1).split(",")]
+    assert list(row) == named  # every column of the INSERT, in its order
+    assert "ON CONFLICT DO NOTHING" in sql and sql.endswith('RETURNING "id"')
+    fields = {f.column: f for f in PaymentOrder._meta.concrete_fields}
+    for column, value in row.items():
+        field = fields[column]
+        expected = field.get_db_prep_save(field.pre_save(order, True), connection)
+        if isinstance(field, models.DateTimeField) and value is not None:
+            # a datetime: the same instant, whichever text form the database takes
+            got = dt.datetime.fromisoformat(str(value).replace(" ", "T"))
+            want = (
+                expected
+                if isinstance(expected, dt.datetime)
+                else dt.datetime.fromisoformat(str(expected).replace(" ", "T"))
+            )
+            if got.tzinfo is None:
+                got = got.replace(tzinfo=dt.UTC)
+            if want.tzinfo is None:
+                want = want.replace(tzinfo=dt.UTC)
+            assert got == want, column
+        else:
+            assert value == _as_json(expected), column
+
+
+def test_json_row_refuses_a_value_it_cannot_write_as_json() -> None:
+    with pytest.raises(TypeError, match="not a plain column value"):
+        fastsql._json_value(object())
+
+
+def test_outbox_row_template_is_the_row_record_events_writes() -> None:
+    @outbox.dataclasses.dataclass(frozen=True)
+    class Happened(outbox.DomainEvent):
+        event_type = "test.Happened"
+        ref: str
+        amount: int
+
+    event = Happened("r1", 7)
+    now = clock.now()
+    template = outbox.OutboxRowTemplate(Happened.event_type, connection)
+    columns = [c.strip().strip('"') for c in template.columns.split(",")]
+    stored = [f.column for f in OutboxEvent._meta.concrete_fields if not f.primary_key]
+    assert columns == stored
+    assert template.values.count("%s") == len(columns)
+    params = dict(zip(columns, template.params(event.payload(), now), strict=True))
+    second = dict(zip(columns, template.params(event.payload(), now), strict=True))
+    assert params["event_id"] != second["event_id"]  # a fresh id per row
+
+    (row,) = outbox.record_events([(event, None)])
+    row.refresh_from_db()
+    assert params["event_type"] == row.event_type
+    assert json.loads(params["payload"]) == row.payload == {"ref": "r1", "amount": 7}
+    assert params["dedupe_key"] is None and row.dedupe_key is None
+    assert params["state"] == row.state == OutboxEvent.PENDING
+    assert params["attempts"] == row.attempts == 0
+    assert json.loads(params["delivered_handlers"]) == row.delivered_handlers == []
+    assert params["last_error"] == row.last_error == ""
+    assert params["delivered_at"] is None and row.delivered_at is None
+    assert params["next_attempt_at"] == params["created_at"] == now
+    assert isinstance(params["event_id"], uuid.UUID | str)
