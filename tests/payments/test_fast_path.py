@@ -249,15 +249,15 @@ def _written(payer: Payer, payee: Payer) -> dict[str, Any]:
 
 def _run(setup: Setup, amount: str, key: str, *, fast: bool) -> tuple[Any, dict[str, Any], int]:
     payer, payee = make_payer(balance=1_000_00), make_payer(name="李四", balance=0)
-    original = services._start_fast
-    switch = original if fast else (lambda *args: services._NOT_FAST)
-    services._start_fast = switch  # type: ignore[assignment]
+    original = services._fast_caps
+    switch = original if fast else (lambda order: None)
+    services._fast_caps = switch  # type: ignore[assignment]
     try:
         setup(payer, payee)
         with CaptureQueriesContext(connection) as captured:
             result = _pay(payer, payee, amount, key)
     finally:
-        services._start_fast = original  # type: ignore[assignment]
+        services._fast_caps = original  # type: ignore[assignment]
     fast_statements = sum(1 for q in captured.captured_queries if FAST_MARK in (q["sql"] or ""))
     names = _names(payer, payee)
     return _named(_answer(result), names), _named(_written(payer, payee), names), fast_statements

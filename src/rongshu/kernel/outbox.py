@@ -46,7 +46,13 @@ class DomainEvent:
     event_type: ClassVar[str] = ""
 
     def payload(self) -> dict[str, Any]:
+        values = getattr(self, "__dict__", None)
+        if values is not None and all(type(v) in _FLAT for v in values.values()):
+            return dict(values)  # what asdict gives for scalar fields, without its deep copy
         return dataclasses.asdict(self)
+
+
+_FLAT = frozenset({str, int, float, bool, type(None)})
 
 
 Handler = Callable[[OutboxEvent], None]
@@ -109,8 +115,7 @@ def record_event(event: DomainEvent, *, dedupe_key: str | None = None) -> Outbox
             )
     except IntegrityError:
         return OutboxEvent.objects.get(dedupe_key=dedupe_key)
-    if settings.OUTBOX_DISPATCH_ON_COMMIT:
-        transaction.on_commit(lambda: dispatch_pending(event_ids=[row.pk]))
+    dispatch_after_commit([row.pk])
     return row
 
 
@@ -140,10 +145,17 @@ def record_events(items: Sequence[tuple[DomainEvent, str | None]]) -> list[Outbo
         for event, key in items
     ]
     fastsql.insert(rows)  # on every command's path: no ORM query compilation
-    if settings.OUTBOX_DISPATCH_ON_COMMIT:
-        ids = [row.pk for row in rows]
-        transaction.on_commit(lambda: dispatch_pending(event_ids=ids))
+    dispatch_after_commit([row.pk for row in rows])
     return rows
+
+
+def dispatch_after_commit(event_ids: Sequence[int], *, using: str | None = None) -> None:
+    """Deliver these stored events once the current transaction commits (nothing when it
+    rolls back), if ``OUTBOX_DISPATCH_ON_COMMIT``; for a command that writes its outbox rows
+    inside a statement of its own."""
+    if settings.OUTBOX_DISPATCH_ON_COMMIT and event_ids:
+        ids = list(event_ids)
+        transaction.on_commit(lambda: dispatch_pending(event_ids=ids), using=using)
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -323,7 +335,7 @@ class OutboxRowTemplate:
     (PostgreSQL; e.g. ``INSERT INTO {table} ({columns}) SELECT {values} FROM …``) and its
     parameters per call — the row :func:`record_events` writes (this model's columns and
     defaults, no dedupe key), without a model instance or per-field preparation. The caller
-    dispatches after commit itself if ``OUTBOX_DISPATCH_ON_COMMIT``."""
+    calls :func:`dispatch_after_commit` with the row's id."""
 
     def __init__(self, event_type: str, db: Any) -> None:
         fields = [f for f in OutboxEvent._meta.concrete_fields if not f.primary_key]
@@ -351,12 +363,23 @@ class OutboxRowTemplate:
                 value = f.get_default()
                 makers.append(_const(as_json(value) if as_json else f.get_db_prep_save(value, db)))
         self.makers = makers
+        names = [f.name for f in fields]
+        self._type_at, self._dedupe_at = names.index("event_type"), names.index("dedupe_key")
         self.table = db.ops.quote_name(OutboxEvent._meta.db_table)
         self.columns = ", ".join(db.ops.quote_name(f.column) for f in fields)
         self.values = ", ".join(f"%s::{cast}" for cast in casts)
 
     def params(self, payload: Any, now: dt.datetime) -> list[Any]:
         return [make(payload, now) for make in self.makers]
+
+    def event_params(
+        self, event: DomainEvent, dedupe_key: str | None, now: dt.datetime
+    ) -> list[Any]:
+        """The row of ``event`` (its own type, whatever this template's) with ``dedupe_key``."""
+        row = self.params(event.payload(), now)
+        row[self._type_at] = event.event_type
+        row[self._dedupe_at] = dedupe_key
+        return row
 
 
 def _const(value: Any) -> _Maker:

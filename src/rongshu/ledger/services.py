@@ -28,7 +28,6 @@ from functools import lru_cache
 from itertools import chain
 from typing import Any, Protocol, TypeVar
 
-from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 
 from rongshu.kernel import clock, fastsql
@@ -37,7 +36,7 @@ from rongshu.kernel.ids import new_id
 from rongshu.kernel.money import MoneyError, check_currency
 from rongshu.kernel.outbox import (
     OutboxRowTemplate,
-    dispatch_pending,
+    dispatch_after_commit,
     json_text,
     record_event,
     record_events,
@@ -932,10 +931,7 @@ class _BatchEvent:
         with fastsql.bound_cursor() as cursor:
             cursor.execute(self.sql, params)
             (event_pk,) = cursor.fetchone()
-        if settings.OUTBOX_DISPATCH_ON_COMMIT:
-            transaction.on_commit(
-                lambda: dispatch_pending(event_ids=[event_pk]), using=connection.alias
-            )
+        dispatch_after_commit([event_pk], using=connection.alias)
 
 
 _BATCH_EVENT: dict[str, _BatchEvent] = {}
@@ -1485,8 +1481,7 @@ def _post_single_pg(item: TransferIn) -> list[TransferResult] | None:
     cursor.execute(statement.sql, params)
     status, event_pk = cursor.fetchone()
     if status == 0:
-        if settings.OUTBOX_DISPATCH_ON_COMMIT:
-            transaction.on_commit(lambda: dispatch_pending(event_ids=[event_pk]), using=db.alias)
+        dispatch_after_commit([event_pk], using=db.alias)
         out = _make_out(
             {
                 "transfer_id": tid,

@@ -28,11 +28,10 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 
 from rongshu.kernel import clock, fastsql
-from rongshu.kernel.outbox import DomainEvent, OutboxRowTemplate, dispatch_pending
+from rongshu.kernel.outbox import DomainEvent, OutboxRowTemplate, dispatch_after_commit
 from rongshu.payments.models import LimitUsage, PaymentOrder, PaymentStateChange
 
 __all__ = ["BOTH", "start"]
@@ -50,10 +49,7 @@ class _Statement:
             quote(str(by_name[name].column))
             for name in ("order", "from_state", "to_state", "actor", "reason", "at")
         )
-        self.event = OutboxRowTemplate("", connection)
-        columns = [c.strip() for c in self.event.columns.split(",")]
-        self.dedupe_at = columns.index(quote("dedupe_key"))
-        self.type_at = columns.index(quote("event_type"))
+        self.event = OutboxRowTemplate("", connection)  # each row says its own type
         used, period, starts = quote("used_minor"), quote("period"), quote("starts_on")
         both = "(SELECT count(*) FROM l) = 2"
         rows = " UNION ALL ".join(
@@ -81,14 +77,6 @@ class _Statement:
             "SELECT (SELECT id FROM o), ARRAY(SELECT period FROM l), (SELECT count(*) FROM h), "
             + ("ARRAY(SELECT id FROM e ORDER BY id)" if events else "ARRAY[]::bigint[]")
         )
-
-
-def _payload(event: DomainEvent) -> dict[str, Any]:
-    """``event.payload()``; for a flat event that does not override it, its fields without
-    ``dataclasses.asdict``'s deep copy (the same dict: str, int and None values)."""
-    if type(event).payload is DomainEvent.payload:
-        return dict(event.__dict__)
-    return event.payload()
 
 
 _STATEMENTS: dict[tuple[str, int], _Statement] = {}
@@ -131,10 +119,7 @@ def start(
     params += [[p[0] for p in path], [p[1] for p in path], [p[2] for p in path]]
     template = statement.event
     for event, dedupe_key in events:
-        row = template.params(_payload(event), now)
-        row[statement.type_at] = event.event_type
-        row[statement.dedupe_at] = dedupe_key
-        params += row
+        params += template.event_params(event, dedupe_key, now)
     cursor = fastsql.prepared_cursor()
     cursor.execute(statement.sql, params)
     pk, periods, history, event_ids = cursor.fetchone()
@@ -147,7 +132,5 @@ def start(
     if raised == BOTH:
         if history != len(path):  # pragma: no cover - the order row is ours
             raise RuntimeError("the order's history was not written")
-        if event_ids and settings.OUTBOX_DISPATCH_ON_COMMIT:
-            ids = list(event_ids)
-            transaction.on_commit(lambda: dispatch_pending(event_ids=ids))
+        dispatch_after_commit(event_ids)
     return raised

@@ -365,23 +365,26 @@ def _events(
     ]
 
 
-def _start_fast(
-    order: PaymentOrder, actor: str, final_state: str, day: dt.date
-) -> frozenset[str] | None:
-    """PostgreSQL: insert a password-level internal order with its limits, history and
-    events in one statement (:mod:`.fastpath`); ``_NOT_FAST`` when the general path must do
-    it (another database, rail or auth level, or an amount over the per-transaction limit,
-    which the general path refuses after the insert)."""
+def _fast_caps(order: PaymentOrder) -> limits.Limits | None:
+    """The channel's limits when the order may start on the PostgreSQL fast path
+    (:mod:`.fastpath`): a password-level internal order within the per-transaction limit;
+    ``None`` when the general path must store it (another database, rail or auth level, or
+    an amount over that limit, which the general path refuses after the insert)."""
     if (
         connection.vendor != "postgresql"
         or order.rail != "internal"
         or order.auth_level != limits.PASSWORD
     ):
-        return _NOT_FAST
+        return None
     caps = limits.limits_for(order.channel, order.auth_level)
-    if order.amount_minor > caps.per_transaction:
-        return _NOT_FAST
-    assert order.customer_id is not None
+    return caps if order.amount_minor <= caps.per_transaction else None
+
+
+def _start_fast(
+    order: PaymentOrder, caps: limits.Limits, actor: str, final_state: str, day: dt.date
+) -> frozenset[str] | None:
+    """Insert the order with its limits, history and events in one statement
+    (:func:`fastpath.start`): ``None`` when its key is taken, else the periods raised."""
     path = _path(order, final_state)
     return fastpath.start(
         order,
@@ -391,9 +394,6 @@ def _start_fast(
         caps=(caps.daily, caps.yearly),
         day=day,
     )
-
-
-_NOT_FAST = frozenset({"-"})  # compared by identity
 
 
 def _internal_transfers(order: PaymentOrder) -> list[TransferIn]:
@@ -506,13 +506,22 @@ def do_create_payment(
         _stamp(order, final_state)
         actor = principal.principal_key
         day = clock.local_today()
-        started = _start_fast(order, actor, final_state, day)
-        if started is not None and started is not _NOT_FAST:
-            _carry_out(
-                order, actor, check, final_state, transfers, stored=True, started=started, day=day
-            )
-            return order_view(order)
-        if started is _NOT_FAST and fastsql.insert_new(order):
+        caps = _fast_caps(order)
+        if caps is not None:
+            started = _start_fast(order, caps, actor, final_state, day)
+            if started is not None:
+                _carry_out(
+                    order,
+                    actor,
+                    check,
+                    final_state,
+                    transfers,
+                    stored=True,
+                    started=started,
+                    day=day,
+                )
+                return order_view(order)
+        elif fastsql.insert_new(order):
             if order.auth_level == limits.STEP_UP:  # after the insert: a replay spends nothing
                 identity.require_step_up(principal, STEP_UP_ACTION)
             _carry_out(order, actor, check, final_state, transfers, stored=True)

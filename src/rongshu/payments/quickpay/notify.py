@@ -51,7 +51,7 @@ from rongshu.kernel.models import OutboxEvent
 from rongshu.kernel.money import Money
 from rongshu.kernel.outbox import (
     DomainEvent,
-    dispatch_pending,
+    dispatch_after_commit,
     do_retry_dead_letter,
     handles,
     record_events,
@@ -601,7 +601,5 @@ def do_resend_notification(
         object_id=str(public_id),
         data={"merchant": merchant_code, "type": row.event_type},
     )
-    if settings.OUTBOX_DISPATCH_ON_COMMIT:
-        pk = requeued.pk
-        transaction.on_commit(lambda: dispatch_pending(event_ids=[pk]))
+    dispatch_after_commit([requeued.pk])
     return _views([row])[0]
