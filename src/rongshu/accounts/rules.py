@@ -147,14 +147,7 @@ def _both_sides(
     else:  # SQLite: one writer at a time, nothing to lock
         sql = f"SELECT {columns} FROM {table} WHERE {key} IN (%s, %s)"  # noqa: S608
         params = [prep(debit_id), prep(credit_id)]
-    if connection.vendor == "postgresql":  # on every payment: parsed and planned once
-        cursor = fastsql.prepared_cursor()
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
+    rows = fastsql.fetchall(sql, params)  # on every payment: planned once on PostgreSQL
     found = {}
     for row in rows:
         # each field's own conversion: a UUID or a boolean arrives as text / 0-1 on SQLite

@@ -60,22 +60,14 @@ def owners_of(public_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, AccountOwner]:
     wanted = list(dict.fromkeys(public_ids))
     if not wanted:
         return {}
-    columns = "SELECT public_id, owner_type, owner_id, currency, name"
+    select = f"SELECT public_id, owner_type, owner_id, currency, name FROM {fastsql.table(Account)}"  # noqa: S608
     if connection.vendor == "postgresql":  # on every payment: one text, planned once
-        cursor = fastsql.prepared_cursor()
-        cursor.execute(
-            f"{columns} FROM {fastsql.table(Account)} WHERE public_id = ANY(%s::uuid[])",
-            [wanted],
-        )
-        rows = cursor.fetchall()
+        sql, params = f"{select} WHERE public_id = ANY(%s::uuid[])", [wanted]
     else:
         marks = ", ".join(["%s"] * len(wanted))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"{columns} FROM {fastsql.table(Account)} WHERE public_id IN ({marks})",
-                [fastsql.prep(Account, "public_id", value) for value in wanted],
-            )
-            rows = cursor.fetchall()
+        sql = f"{select} WHERE public_id IN ({marks})"
+        params = [fastsql.prep(Account, "public_id", value) for value in wanted]
+    rows = fastsql.fetchall(sql, params)
     out = {}
     for public_id, owner_type, owner_id, currency, name in rows:
         key = public_id if isinstance(public_id, uuid.UUID) else uuid.UUID(public_id)
