@@ -21,6 +21,7 @@ import pytest
 
 from rongshu.insight import engine, incremental
 from rongshu.insight.library.indicators import INDICATORS
+from tests.insight.compare import assert_same_results, full_build
 
 D = dt.date(2026, 2, 28)
 END = D + dt.timedelta(days=3)
@@ -50,26 +51,6 @@ def _land(lake: Path, held: Path, day: dt.date) -> None:
         src = held / f"{table}-{day.isoformat()}"
         if src.exists():
             shutil.move(src, lake / table / f"date={day.isoformat()}")
-
-
-def _full(lake: Path, day: dt.date) -> engine.Results:
-    eng = engine.DuckDBEngine(lake, threads=2)
-    try:
-        return engine.run(eng, day)
-    finally:
-        eng.close()
-
-
-def _assert_equal(inc: engine.Results, full: engine.Results) -> None:
-    for name in ("profile", "segments", "stages"):
-        a, b = getattr(inc, name), getattr(full, name)
-        assert a.column_names == b.column_names, name
-        assert a.num_rows == b.num_rows > 0, name
-        rows_a, rows_b = engine.normalise(a), engine.normalise(b)
-        if rows_a != rows_b:  # name the first differing value
-            for ra, rb in zip(rows_a, rows_b, strict=True):
-                for col, va, vb in zip(a.column_names, ra, rb, strict=True):
-                    assert va == vb, f"{name}.{col} of {ra[0]}: {va!r} != {vb!r}"
 
 
 def _members(res: engine.Results) -> set[tuple[str, str]]:
@@ -116,8 +97,8 @@ def test_incremental_days_equal_full_builds(daily_lake: tuple[Path, Path], tmp_p
     state = tmp_path / "state"
     first = incremental.run(lake, state, D)
     assert first.stats["mode"] == "full"
-    previous = _full(lake, D)
-    _assert_equal(first, previous)
+    previous = full_build(lake, D)
+    assert_same_results(first, previous)
     withdrew = agreed = ""
     for n in (1, 2, 3):
         day = D + dt.timedelta(days=n)
@@ -130,8 +111,8 @@ def test_incremental_days_equal_full_builds(daily_lake: tuple[Path, Path], tmp_p
         assert inc.stats["mode"] == "incremental"
         assert inc.stats["transactions_days_read"] == (2 if n == 3 else 1)
         assert 0 < inc.stats["affected_customers"] <= inc.profile.num_rows
-        full = _full(lake, day)
-        _assert_equal(inc, full)
+        full = full_build(lake, day)
+        assert_same_results(inc, full)
         # the emitted changes are exactly the difference between consecutive full builds
         assert inc.membership_changes is not None and inc.stage_changes is not None
         got = {
@@ -174,7 +155,7 @@ def test_rerun_same_day_changes_nothing(daily_lake: tuple[Path, Path], tmp_path:
     # going back in time rebuilds in full
     back = incremental.run(lake, state, D - dt.timedelta(days=2))
     assert back.stats["mode"] == "full"
-    _assert_equal(back, _full(lake, D - dt.timedelta(days=2)))
+    assert_same_results(back, full_build(lake, D - dt.timedelta(days=2)))
 
 
 def test_split_covers_the_library() -> None:

@@ -9,34 +9,19 @@ from pathlib import Path
 import pytest
 
 from rongshu.insight import engine
+from tests.insight.compare import assert_same_results, full_build
 from tests.insight.lake_fixture import AS_OF
-
-
-def _build(lake: Path, as_of: dt.date, shards: int | None) -> engine.Results:
-    eng = engine.DuckDBEngine(lake, threads=2)
-    try:
-        return engine.run(eng, as_of, shards=shards)
-    finally:
-        eng.close()
-
-
-def _assert_same(a: engine.Results, b: engine.Results) -> None:
-    for name in ("profile", "segments", "stages"):
-        x, y = getattr(a, name), getattr(b, name)
-        assert x.schema == y.schema, name
-        assert engine.normalise(x) == engine.normalise(y), name
-    assert sorted(engine.normalise(a.circles)) == sorted(engine.normalise(b.circles))
 
 
 @pytest.mark.parametrize("shards", [2, 7])
 def test_sharded_build_equals_the_unsharded_build_on_the_fixture_lake(
     lake: Path, shards: int
 ) -> None:
-    whole = _build(lake, AS_OF, 1)
-    sharded = _build(lake, AS_OF, shards)
+    whole = full_build(lake, AS_OF, 1)
+    sharded = full_build(lake, AS_OF, shards)
     assert sharded.stats["shards"] == shards
     assert whole.profile.num_rows > 100
-    _assert_same(whole, sharded)
+    assert_same_results(whole, sharded, circles=True)
 
 
 def test_sharded_build_equals_the_unsharded_build_on_a_two_worker_generated_lake(
@@ -48,11 +33,11 @@ def test_sharded_build_equals_the_unsharded_build_on_a_two_worker_generated_lake
     counts = write_lake(tmp_path, customers=2100, months=3, seed=5, end_on=end, workers=2)
     # two workers, two files per day folder, read as one table
     assert len(list((tmp_path / "transactions" / "date=2026-02-27").glob("*.parquet"))) == 2
-    whole = _build(tmp_path, end, 1)
-    sharded = _build(tmp_path, end, 5)
+    whole = full_build(tmp_path, end, 1)
+    sharded = full_build(tmp_path, end, 5)
     assert whole.profile.num_rows > 0.7 * (counts["customers"] - counts["companies"])
     assert sum(whole.segments.column("elderly").to_pylist()) > 0
-    _assert_same(whole, sharded)
+    assert_same_results(whole, sharded, circles=True)
 
 
 def test_shard_count_follows_lake_size_and_memory_limit(
