@@ -45,21 +45,26 @@ def test_an_internal_payment_stays_within_its_statement_budget() -> None:
     assert set(LimitUsage.objects.values_list("used_minor", flat=True)) == {3_00}
     assert PaymentStateChange.objects.filter(order=order).count() == 3
     postgres = connection.vendor == "postgresql"
-    # ours: on PostgreSQL ONE statement (docs/decisions/0006, addendum: the order, both limit
-    # rows, the history and the events); elsewhere the order INSERT (no idempotency read
-    # first: the unique key refuses a replay), one conditional UPDATE of both limit rows, one
-    # INSERT of the three history rows (was 16 before the single-insert rework, 5 before the
-    # fast path of docs/decisions/0006)
+    if postgres:
+        # ONE statement (docs/decisions/0006, second addendum): the SQL function
+        # payments_internal_order (the owners' read, the order, both limit rows, the accounts
+        # rule, the history, the ledger posting) and the outbox rows; BEGIN/COMMIT aside
+        # (36, then 19 before docs/decisions/0006, 7, then 4 before this)
+        sqls = [q["sql"] or "" for q in captured.captured_queries]
+        assert len(sqls) == 1, sqls
+        assert "payments_internal_order(" in sqls[0]
+        return
+    # elsewhere the order INSERT (no idempotency read first: the unique key refuses a
+    # replay), one conditional UPDATE of both limit rows, one INSERT of the three history
+    # rows (was 16 before the single-insert rework, 5 before docs/decisions/0006)
     ours = [q["sql"] for q in captured.captured_queries if '"payments_' in (q["sql"] or "")]
-    assert len(ours) == (1 if postgres else 3), ours
-    # the order's own outbox events: no separate INSERT on PostgreSQL (inside ours), no
-    # de-duplication read, no savepoint
+    assert len(ours) == 3, ours
+    # the order's own outbox events: no de-duplication read, no savepoint
     event_reads = [
         q
         for q in captured.captured_queries
         if (q["sql"] or "").startswith('SELECT "kernel_outboxevent"')
     ]
     assert event_reads == []
-    # 36, then 19 before docs/decisions/0006, then 7 on PostgreSQL; the rest is the owners'
-    # read, the accounts rule and the ledger
-    assert len(captured) <= (4 if postgres else 12)
+    # the rest is the owners' read, the accounts rule and the ledger
+    assert len(captured) <= 12

@@ -1440,31 +1440,7 @@ def _post_single_pg(item: TransferIn) -> list[TransferResult] | None:
         item.amount,
     )
     currency, code, metadata = item.currency, item.code, item.metadata
-    ids = str(tid)
-    # TransfersPosted.of([out]) for one transfer, built directly (tests/ledger compare them):
-    # "single", then the two accounts (different: checked above), then the currency and the
-    # code, each string once (an account's text is not matched against other strings).
-    strings = ["single", str(debit), str(credit)]
-    text_at = {"single": 0}
-    refs = [0, 0]
-    for k, value in enumerate((currency, code)):
-        at = text_at.get(value)
-        if at is None:
-            at = text_at[value] = len(strings)
-            strings.append(value)
-        refs[k] = at
-    payload = {
-        "format": 2,
-        "ids": [ids],
-        "amounts": [amount],
-        "pending_ids": [None],
-        "kinds": [0],
-        "debit_accounts": [1],
-        "credit_accounts": [2],
-        "currencies": [refs[0]],
-        "codes": [refs[1]],
-        "strings": strings,
-    }
+    payload = _posted_payload(item)
     params = [
         tid,
         debit,
@@ -1504,6 +1480,52 @@ def _post_single_pg(item: TransferIn) -> list[TransferResult] | None:
         return None  # the general path, in a savepoint of its own
     # 1: the id is stored (answers exists / exists_with_different_*); 2: the evaluator decides
     return _create_single_pg(item, check=status == 1)
+
+
+def _posted_payload(item: TransferIn) -> dict[str, Any]:
+    """``TransfersPosted.of([out]).payload()`` of one new single transfer, built directly
+    (tests/ledger compare them): "single", then the two accounts (different: checked by
+    ``_check_shape``), then the currency and the code, each string once (an account's text
+    is not matched against other strings)."""
+    strings = ["single", str(item.debit_account), str(item.credit_account)]
+    text_at = {"single": 0}
+    refs = [0, 0]
+    for k, value in enumerate((item.currency, item.code)):
+        at = text_at.get(value)
+        if at is None:
+            at = text_at[value] = len(strings)
+            strings.append(value)
+        refs[k] = at
+    return {
+        "format": 2,
+        "ids": [str(item.transfer_id)],
+        "amounts": [item.amount],
+        "pending_ids": [None],
+        "kinds": [0],
+        "debit_accounts": [1],
+        "credit_accounts": [2],
+        "currencies": [refs[0]],
+        "codes": [refs[1]],
+        "strings": strings,
+    }
+
+
+def single_posting(
+    item: TransferIn, now: dt.datetime
+) -> tuple[str, OutboxRowTemplate, list[Any]] | None:
+    """PostgreSQL, for a caller that posts ``item`` inside its own one-call statement through
+    the ledger's SQL API ``ledger_post_single`` (migration 0006; e.g. the payments domain's
+    internal order, docs/decisions/0006): the transfer's metadata as ``jsonb`` text, and the
+    outbox row of its ``TransfersPosted`` event (the row template and its parameters at
+    ``now``), which the caller inserts where the function answered 0 and hands to
+    ``dispatch_after_commit``. ``None`` when the item is not one the function takes (linked,
+    or a shape the evaluator refuses): post it with :func:`do_create_transfers`."""
+    if item.kind != "single" or item.linked or _check_shape(item) is not None:
+        return None
+    db = connections[DEFAULT_DB_ALIAS]
+    statement = _POST_SINGLE.get(db.alias) or _post_single_statement(db)
+    metadata = statement.metadata(item.metadata) if item.metadata else statement.empty_metadata
+    return metadata, statement.event, statement.event.params(_posted_payload(item), now)
 
 
 class _SingleStatement:

@@ -1,4 +1,10 @@
-"""PostgreSQL: the writes that start a fresh payment order, in one prepared statement.
+"""PostgreSQL: a fresh payment order in one database call, or its start in one statement.
+
+:func:`internal_order` (docs/decisions/0006, second addendum) sends a whole password-level
+internal order — owners' checks, order row, limits, the payment rules' SQL twins, history,
+ledger posting and outbox events — as ONE prepared statement around the SQL function
+``payments_internal_order`` (migration 0004), which writes all of it or nothing; whatever it
+leaves to Python goes the general way below.
 
 :func:`start` puts in ONE statement (docs/decisions/0006, addendum) what the general path
 of ``services._carry_out`` sends as four: the order row (``INSERT … ON CONFLICT DO
@@ -32,9 +38,11 @@ from django.db import connection
 
 from rongshu.kernel import clock, fastsql
 from rongshu.kernel.outbox import DomainEvent, OutboxRowTemplate, dispatch_after_commit
+from rongshu.ledger import services as ledger
+from rongshu.ledger.types import TransferIn
 from rongshu.payments.models import LimitUsage, PaymentOrder, PaymentStateChange
 
-__all__ = ["BOTH", "start"]
+__all__ = ["BOTH", "DONE", "GENERAL", "TAKEN", "internal_order", "start"]
 
 BOTH = frozenset({"day", "year"})
 
@@ -134,3 +142,97 @@ def start(
             raise RuntimeError("the order's history was not written")
         dispatch_after_commit(event_ids)
     return raised
+
+
+# ---------------------------------------------------------------- the whole order in one call
+class _OneCall:
+    """The statement of :func:`internal_order` for orders with history ``path`` and
+    ``events`` outbox rows of their own (plus the posting's): the SQL function
+    ``payments_internal_order`` (migration 0004) and, where it answered 0, the outbox rows in
+    the same statement. The path's states and reasons (the code's own constants) are part of
+    the statement's text: three fewer array parameters to convert on every call."""
+
+    def __init__(
+        self, path: tuple[tuple[str, str, str], ...], events: int, posted: OutboxRowTemplate
+    ) -> None:
+        self.event = OutboxRowTemplate("", connection)  # each row says its own type
+        rows = [f"SELECT {self.event.values} FROM r WHERE r.r_status = 0"] * events  # noqa: S608
+        rows.append(f"SELECT {posted.values} FROM r WHERE r.r_status = 0")  # noqa: S608
+        inserts = " UNION ALL ".join(rows)
+        steps = ", ".join(
+            "ARRAY[" + ", ".join(_literal(step[k]) for step in path) + "]::varchar[]"
+            for k in range(3)
+        )
+        self.sql = (
+            "WITH r AS MATERIALIZED (SELECT * FROM payments_internal_order(%s::jsonb, "  # noqa: S608
+            "%s::varchar, %s::date, %s::bigint, %s::date, %s::bigint, %s::varchar, "
+            f"{steps}, %s::varchar, %s::jsonb, %s::timestamptz)), "
+            f"e AS (INSERT INTO {self.event.table} ({self.event.columns}) {inserts} "
+            "RETURNING id) "
+            "SELECT r.r_status, r.r_order, r.r_name, ARRAY(SELECT id FROM e ORDER BY id) FROM r"
+        )
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+_ONE_CALL: dict[tuple[str, tuple[tuple[str, str, str], ...], int], _OneCall] = {}
+
+DONE, TAKEN, GENERAL = 0, 1, 2
+
+
+def internal_order(
+    order: PaymentOrder,
+    *,
+    payee_name: str,
+    actor: str,
+    path: Sequence[tuple[str, str, str]],
+    events: Sequence[tuple[DomainEvent, str]],
+    caps: tuple[int, int],
+    day: dt.date,
+    posting: TransferIn,
+) -> int:
+    """A fresh internal order (``order``, in memory, stamped in its final state) in ONE
+    call: :data:`DONE` — the order, its limits, history, events and ledger posting are
+    written and ``order`` is saved (its ``creditor_name`` from the payee's account unless
+    ``payee_name``); :data:`TAKEN` — its key is taken, nothing written; :data:`GENERAL` —
+    anything else (a refusal or a case the function leaves to Python), nothing written."""
+    now = clock.now()
+    found = ledger.single_posting(posting, now)
+    if found is None:
+        return GENERAL
+    metadata, posted, posted_params = found
+    steps = tuple(path)
+    key = (connection.alias, steps, len(events))
+    statement = _ONE_CALL.get(key)
+    if statement is None:
+        statement = _ONE_CALL[key] = _OneCall(steps, len(events), posted)
+    amount = order.amount_minor
+    params: list[Any] = [
+        fastsql.json_row(order),
+        payee_name,
+        day,
+        caps[0] - amount,
+        day.replace(month=1, day=1),
+        caps[1] - amount,
+        actor,
+        posting.code,
+        metadata,
+        now,
+    ]
+    template = statement.event
+    for event, dedupe_key in events:
+        params += template.event_params(event, dedupe_key, now)
+    params += posted_params
+    cursor = fastsql.prepared_cursor()
+    cursor.execute(statement.sql, params)
+    status, pk, creditor_name, event_ids = cursor.fetchone()
+    if status != DONE:
+        return TAKEN if status == TAKEN else GENERAL
+    order.pk = pk
+    order.creditor_name = creditor_name
+    order._state.adding = False
+    order._state.db = connection.alias
+    dispatch_after_commit(event_ids)
+    return DONE

@@ -5,7 +5,8 @@ Extension points other domains use (registered in their ``AppConfig.ready``):
 - :func:`register_payment_rule` — a callable ``rule(check: PaymentCheck) -> None`` that raises a
   ``rongshu.kernel.errors.RuleViolation`` subclass to refuse a payment. Every rule runs inside
   the order's transaction before funds are held (e.g. the Type II/III account limits of the
-  accounts domain).
+  accounts domain). A rule may name its SQL twin (``sql=``), which lets the one-call internal
+  order run on PostgreSQL (docs/decisions/0006, second addendum).
 - :func:`register_account_resolver` — a callable ``resolve(account_number) ->
   ResolvedAccount | None`` that turns one of our account numbers into its ledger account.
 
@@ -20,6 +21,7 @@ Every ledger transfer id is derived from the order id, so a replay never moves m
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import secrets
 import uuid
@@ -77,16 +79,27 @@ PaymentRule = Callable[[PaymentCheck], None]
 AccountResolver = Callable[[str], ResolvedAccount | None]
 
 _rules: list[PaymentRule] = []
+_rules_in_sql: dict[PaymentRule, str] = {}  # rule → its SQL twin (see register_payment_rule)
 _resolvers: list[AccountResolver] = []
+# the SQL rule functions ``payments_internal_order`` (migration 0004) calls, in its order
+ONE_CALL_RULES = ("accounts_payment_rule_clear",)
 
 STEP_UP_ACTION = "payment.transfer"
 PAYMENT_CODE_SECONDS = 60
 _ORDER_NS = uuid.UUID("6a1d3c52-8f0b-4a57-9f1e-3b1f4e0c7d21")
 
 
-def register_payment_rule(rule: PaymentRule) -> None:
+def register_payment_rule(rule: PaymentRule, *, sql: str | None = None) -> None:
+    """``sql``: the name of the rule's SQL twin (PostgreSQL), a function ``(debit ledger
+    account uuid, credit ledger account uuid) -> boolean`` in the rule's own domain's
+    migration that answers true only where ``rule`` certainly passes without writing, taking
+    the locks ``rule`` takes. The one-call internal order (docs/decisions/0006) runs only
+    while the registered rules are exactly those its SQL function calls
+    (:data:`ONE_CALL_RULES`)."""
     if rule not in _rules:
         _rules.append(rule)
+    if sql is not None:
+        _rules_in_sql[rule] = sql
 
 
 def register_account_resolver(resolver: AccountResolver) -> None:
@@ -264,6 +277,36 @@ def _new_order(
         created_at=now,
         updated_at=now,
         **fields,
+    )
+
+
+@functools.cache
+def _order_plan() -> tuple[tuple[str, Any, bool], ...]:
+    """(attribute, default, whether the default is to be called) per concrete field of
+    :class:`PaymentOrder`, in the model's order."""
+    return tuple(
+        (f.attname, f.default, True)
+        if f.has_default() and callable(f.default)
+        else (f.attname, f.get_default(), False)
+        for f in PaymentOrder._meta.concrete_fields
+    )
+
+
+@functools.cache
+def _order_names() -> frozenset[str]:
+    return frozenset(name for name, _default, _call in _order_plan())
+
+
+def _order_in_memory(**values: Any) -> PaymentOrder:
+    """``PaymentOrder(**values)`` (by attribute names), built the way the ORM builds a row
+    it read — positionally, every field given — which costs a fraction of the keyword
+    constructor on the hot path; the other fields get their defaults, as there."""
+    assert values.keys() <= _order_names(), values.keys() - _order_names()
+    return PaymentOrder(
+        *[
+            values[name] if name in values else (default() if call else default)
+            for name, default, call in _order_plan()
+        ]
     )
 
 
@@ -491,6 +534,16 @@ def do_create_payment(
     if channel not in limits.CHANNELS:
         raise InvalidInput(f"Unknown channel {channel!r}.", code="invalid_channel")
     customer_id = principal.customer_id
+    if (
+        request.payee_ledger_account_id is not None
+        and not request.payee_account_number
+        and not request.payee_bank_code
+        and connection.vendor == "postgresql"
+        and tuple(_rules_in_sql.get(rule) for rule in _rules) == ONE_CALL_RULES
+    ):
+        view = _one_call(principal, request, channel, idempotency_key)
+        if view is not None:
+            return view
     try:
         order, check, final_state, transfers = _prepare(
             principal, request, channel, idempotency_key
@@ -532,6 +585,81 @@ def do_create_payment(
     if replayed is None:  # pragma: no cover - only the key can conflict
         raise PaymentRefused("The order could not be stored.", code="order_conflict")
     return order_view(replayed)
+
+
+def _one_call(
+    principal: Principal, request: PaymentRequest, channel: str, idempotency_key: str
+) -> OrderView | None:
+    """PostgreSQL: a password-level internal order to a payee named by its ledger account, in
+    one database call (:func:`fastpath.internal_order`; docs/decisions/0006, second
+    addendum): the owners' checks, the order row, its limits, the payment rules' SQL twins,
+    its history and events and the ledger posting, all or nothing. ``None`` when it does not
+    apply or the call left the order to the general path (nothing was written): the caller
+    goes on as if it had not been tried."""
+    assert principal.customer_id is not None
+    assert request.payee_ledger_account_id is not None
+    amount = request.amount.minor
+    if (
+        amount > limits.step_up_threshold()
+        or request.payee_ledger_account_id == request.debit_account_id
+    ):
+        return None
+    caps = limits.limits_for(channel, limits.PASSWORD)
+    if amount > caps.per_transaction or limits.fee_for("internal", request.amount):
+        return None
+    now = clock.now()
+    order = _order_in_memory(
+        customer_id=principal.customer_id,
+        idempotency_key=idempotency_key,
+        rail="internal",
+        channel=channel,
+        auth_level=limits.PASSWORD,
+        debit_account_id=request.debit_account_id,
+        amount_minor=amount,
+        currency=request.amount.currency,
+        creditor_name=request.payee_name[:140],  # the function puts the account's if empty
+        creditor_account_number=request.payee_account_number[:40],
+        creditor_bank_code=request.payee_bank_code[:20],
+        remittance_info=request.remittance_info[:140],
+        created_at=now,
+        updated_at=now,
+        creditor_account_id=request.payee_ledger_account_id,
+        network="",
+        debtor_name=principal.display_name[:140],
+        fee_minor=0,
+    )
+    order.settle_transfer_id = transfer_id(order, "settle")
+    _stamp(order, PaymentOrder.SETTLED)
+    path = _path(order, PaymentOrder.SETTLED)
+    posting = TransferIn(  # the one step of _internal_transfers (no fee); its reference the
+        # function derives from the order (remittance, else the payee's name), as there
+        order.settle_transfer_id,
+        order.debit_account_id,
+        request.payee_ledger_account_id,
+        amount,
+        order.currency,
+        "payment_internal",
+        metadata=_meta(order),
+    )
+    # one statement: atomic by itself, in the caller's transaction or without one
+    outcome = fastpath.internal_order(
+        order,
+        payee_name=request.payee_name,
+        actor=principal.principal_key,
+        path=path,
+        events=[(e, k) for e, k in _events(order, path) if k is not None],
+        caps=(caps.daily, caps.yearly),
+        day=clock.local_today(),
+        posting=posting,
+    )
+    if outcome == fastpath.DONE:
+        return order_view(order)
+    if outcome == fastpath.TAKEN:
+        # a replay (or a concurrent twin that committed first); nothing was written
+        replayed = _existing(principal.customer_id, idempotency_key, request)
+        if replayed is not None:
+            return order_view(replayed)
+    return None
 
 
 def _prepare(
