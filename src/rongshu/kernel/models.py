@@ -52,10 +52,10 @@ class OutboxEvent(models.Model):
     STATES = [(PENDING, "pending"), (DELIVERED, "delivered"), (DEAD, "dead letter")]
 
     event_id = models.UUIDField(default=new_id, unique=True, editable=False)
-    event_type = models.CharField(max_length=120, db_index=True)
+    event_type = models.CharField(max_length=120)
     payload = models.JSONField()
     # At most one event per (type, key): a retried command records its event only once.
-    dedupe_key = models.CharField(max_length=200, null=True, unique=True)  # noqa: DJ001
+    dedupe_key = models.CharField(max_length=200, null=True)  # noqa: DJ001
     state = models.CharField(max_length=10, choices=STATES, default=PENDING)
     attempts = models.PositiveIntegerField(default=0)
     delivered_handlers = models.JSONField(default=list)
@@ -65,7 +65,16 @@ class OutboxEvent(models.Model):
     delivered_at = models.DateTimeField(null=True)
 
     class Meta:
-        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+        # Declared here rather than as unique=True / db_index=True on the fields: on
+        # PostgreSQL those also build a varchar_pattern_ops ("_like") index per column, for
+        # LIKE queries nothing runs — two more index entries for every event on the hot path.
+        constraints = [
+            models.UniqueConstraint(fields=["dedupe_key"], name="kernel_outbox_dedupe_key_uniq")
+        ]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"]),
+            models.Index(fields=["event_type"], name="kernel_outbox_type_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id} ({self.state})"
