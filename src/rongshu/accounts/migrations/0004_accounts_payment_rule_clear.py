@@ -13,9 +13,9 @@ Nothing to do on SQLite.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import migrations
+
+from rongshu.kernel.migration_ops import postgresql_only
 
 CREATE = """
 CREATE OR REPLACE FUNCTION accounts_payment_rule_clear(p_debit uuid, p_credit uuid)
@@ -46,17 +46,7 @@ $$;
 DROP = "DROP FUNCTION IF EXISTS accounts_payment_rule_clear(uuid, uuid)"
 
 
-def _create(apps: Any, schema_editor: Any) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE, params=None)
-
-
-def _drop(apps: Any, schema_editor: Any) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP, params=None)
-
-
 class Migration(migrations.Migration):
     dependencies = [("accounts", "0003_notification_title_msgid")]
 
-    operations = [migrations.RunPython(_create, _drop, elidable=False)]
+    operations = [postgresql_only(CREATE, DROP)]

@@ -8,22 +8,17 @@ storage parameter: no schema change, nothing to do on SQLite.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import migrations
 
-
-def _set_fillfactor(apps: Any, schema_editor: Any) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE ledger_account SET (fillfactor = 70)")
-
-
-def _reset_fillfactor(apps: Any, schema_editor: Any) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE ledger_account RESET (fillfactor)")
+from rongshu.kernel.migration_ops import postgresql_only
 
 
 class Migration(migrations.Migration):
     dependencies = [("ledger", "0002_chart_of_accounts")]
 
-    operations = [migrations.RunPython(_set_fillfactor, _reset_fillfactor, elidable=False)]
+    operations = [
+        postgresql_only(
+            "ALTER TABLE ledger_account SET (fillfactor = 70)",
+            "ALTER TABLE ledger_account RESET (fillfactor)",
+        )
+    ]

@@ -12,9 +12,9 @@ Nothing to do on SQLite.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import migrations
+
+from rongshu.kernel.migration_ops import postgresql_only
 
 CREATE = """
 CREATE OR REPLACE FUNCTION ledger_post_single(
@@ -80,17 +80,7 @@ DROP = (
 )
 
 
-def _create(apps: Any, schema_editor: Any) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE, params=None)  # "%ROWTYPE": no placeholders
-
-
-def _drop(apps: Any, schema_editor: Any) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP, params=None)
-
-
 class Migration(migrations.Migration):
     dependencies = [("ledger", "0005_transfer_no_db_fk")]
 
-    operations = [migrations.RunPython(_create, _drop, elidable=False)]
+    operations = [postgresql_only(CREATE, DROP)]

@@ -8,9 +8,9 @@ one-call internal order, docs/decisions/0006). Nothing to do on SQLite.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import migrations
+
+from rongshu.kernel.migration_ops import postgresql_only
 
 CREATE = """
 CREATE OR REPLACE FUNCTION ledger_owners(p_ids uuid[])
@@ -32,17 +32,7 @@ $$;
 DROP = "DROP FUNCTION IF EXISTS ledger_owners(uuid[])"
 
 
-def _create(apps: Any, schema_editor: Any) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE, params=None)
-
-
-def _drop(apps: Any, schema_editor: Any) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP, params=None)
-
-
 class Migration(migrations.Migration):
     dependencies = [("ledger", "0006_ledger_post_single")]
 
-    operations = [migrations.RunPython(_create, _drop, elidable=False)]
+    operations = [postgresql_only(CREATE, DROP)]

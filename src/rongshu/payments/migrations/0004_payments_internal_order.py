@@ -25,9 +25,9 @@ and the posting's outbox rows are inserted by the calling statement when the ans
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import migrations
+
+from rongshu.kernel.migration_ops import postgresql_only
 
 # the columns of payments_paymentorder but its id (tests/payments/test_fast_path.py checks
 # this against the model: a new column needs a new version of this function)
@@ -125,16 +125,6 @@ DROP = (
 )
 
 
-def _create(apps: Any, schema_editor: Any) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE, params=None)  # "%ROWTYPE": no placeholders
-
-
-def _drop(apps: Any, schema_editor: Any) -> None:
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP, params=None)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("payments", "0003_quickpaybinding_code_expires_at_and_more"),
@@ -142,4 +132,4 @@ class Migration(migrations.Migration):
         ("accounts", "0004_accounts_payment_rule_clear"),
     ]
 
-    operations = [migrations.RunPython(_create, _drop, elidable=False)]
+    operations = [postgresql_only(CREATE, DROP)]
