@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from typing import Any
 
 import pytest
 from django.db import close_old_connections, connection, transaction
 from django.test import Client
 
 from rongshu.kernel.money import Money
-from rongshu.payments import limits, services
+from rongshu.payments import fastpath, limits, services
 from rongshu.payments.errors import LimitExceeded
 from rongshu.payments.models import PaymentOrder
 from rongshu.payments.types import PaymentRequest
@@ -50,13 +51,31 @@ def test_daily_limit_refuses_the_payment_that_would_pass_it() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_payments_never_pass_the_daily_limit(settings) -> None:  # type: ignore[no-untyped-def]
-    """50 concurrent ¥1,000 payments against a ¥20,000 daily limit: exactly 20 succeed."""
+@pytest.mark.parametrize("warm", [False, True])
+def test_concurrent_payments_never_pass_the_daily_limit(
+    warm: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """50 ¥1,000 payments against a ¥20,000 daily limit: exactly 20 succeed. ``warm``: the
+    first is paid alone, so the customer's limit rows exist and on PostgreSQL the other 49,
+    concurrent, go the one-call order's way (docs/decisions/0006) rather than the general
+    path that creates the rows."""
     payer, payee = make_payer(), make_payer(name="李四", balance=0)
     req = PaymentRequest(
         payer.account.public_id, cny("1000.00"), payee_ledger_account_id=payee.account.public_id
     )
     outcomes: list[str] = []
+    answers: list[int] = []  # what the one-call order answered (PostgreSQL)
+    one_call = fastpath.internal_order
+
+    def counted(*args: Any, **kwargs: Any) -> int:
+        answer = one_call(*args, **kwargs)
+        answers.append(answer)
+        return answer
+
+    monkeypatch.setattr(fastpath, "internal_order", counted)
+    if warm:
+        services.do_create_payment(payer.principal, req)
+        outcomes.append("ok")
     lock = threading.Lock()
     threads_n = 8 if connection.vendor == "postgresql" else 4
 
@@ -79,7 +98,8 @@ def test_concurrent_payments_never_pass_the_daily_limit(settings) -> None:  # ty
         finally:
             close_old_connections()
 
-    per = [50 // threads_n + (1 if i < 50 % threads_n else 0) for i in range(threads_n)]
+    left = 50 - len(outcomes)
+    per = [left // threads_n + (1 if i < left % threads_n else 0) for i in range(threads_n)]
     threads = [threading.Thread(target=work, args=(n,)) for n in per]
     for t in threads:
         t.start()
@@ -89,6 +109,11 @@ def test_concurrent_payments_never_pass_the_daily_limit(settings) -> None:  # ty
     assert outcomes.count("ok") == 20
     assert balance(payee.account) == 20_000_00
     assert PaymentOrder.objects.filter(state="settled").count() == 20
+    if warm and connection.vendor == "postgresql":
+        # every concurrent payment within the limit was the one call's; the first (no limit
+        # rows yet) and the 30 refused were left to the general path, which refused those 30
+        assert answers.count(fastpath.DONE) == 19
+        assert answers.count(fastpath.GENERAL) == 31
 
 
 @pytest.mark.django_db
