@@ -259,9 +259,12 @@ def _new_order(
     **fields: Any,
 ) -> PaymentOrder:
     """The order in memory (not yet saved); its ``public_id`` is already drawn, so the ledger
-    transfer ids derived from it are known before anything is written."""
+    transfer ids derived from it are known before anything is written. Built positionally
+    (:func:`_order_in_memory`); a ``merchant`` given is cached on the order, as the keyword
+    constructor does."""
     now = clock.now()
-    return PaymentOrder(
+    merchant = fields.pop("merchant", None)
+    order = _order_in_memory(
         customer_id=customer_id,
         idempotency_key=key,
         rail=rail,
@@ -276,8 +279,12 @@ def _new_order(
         remittance_info=request.remittance_info[:140],
         created_at=now,
         updated_at=now,
+        merchant_id=merchant.pk if merchant is not None else None,
         **fields,
     )
+    if merchant is not None:
+        order.merchant = merchant
+    return order
 
 
 @functools.cache
@@ -605,42 +612,27 @@ def _one_call(
     ):
         return None
     caps = limits.limits_for(channel, limits.PASSWORD)
-    if amount > caps.per_transaction or limits.fee_for("internal", request.amount):
+    if amount > caps.per_transaction:
         return None
-    now = clock.now()
-    order = _order_in_memory(
+    order = _new_order(
         customer_id=principal.customer_id,
-        idempotency_key=idempotency_key,
+        request=request,  # an empty payee name: the function puts the account's
         rail="internal",
         channel=channel,
         auth_level=limits.PASSWORD,
-        debit_account_id=request.debit_account_id,
-        amount_minor=amount,
-        currency=request.amount.currency,
-        creditor_name=request.payee_name[:140],  # the function puts the account's if empty
-        creditor_account_number=request.payee_account_number[:40],
-        creditor_bank_code=request.payee_bank_code[:20],
-        remittance_info=request.remittance_info[:140],
-        created_at=now,
-        updated_at=now,
+        key=idempotency_key,
         creditor_account_id=request.payee_ledger_account_id,
         network="",
         debtor_name=principal.display_name[:140],
-        fee_minor=0,
     )
-    order.settle_transfer_id = transfer_id(order, "settle")
+    transfers = _internal_transfers(order)
+    if len(transfers) != 1:
+        return None  # a fee: the general path
+    # the posting's reference (remittance, else the payee's name) the function derives from
+    # the order it stores, as _internal_transfers does: the name may only be known there
+    posting = transfers[0]
     _stamp(order, PaymentOrder.SETTLED)
     path = _path(order, PaymentOrder.SETTLED)
-    posting = TransferIn(  # the one step of _internal_transfers (no fee); its reference the
-        # function derives from the order (remittance, else the payee's name), as there
-        order.settle_transfer_id,
-        order.debit_account_id,
-        request.payee_ledger_account_id,
-        amount,
-        order.currency,
-        "payment_internal",
-        metadata=_meta(order),
-    )
     # one statement: atomic by itself, in the caller's transaction or without one
     outcome = fastpath.internal_order(
         order,
