@@ -72,6 +72,10 @@ def _set_usage(payer: Payer, period: str, used: int) -> None:
     LimitUsage.objects.filter(customer_id=payer.customer_id, period=period).update(used_minor=used)
 
 
+def _drop_usage(payer: Payer, period: str) -> None:
+    LimitUsage.objects.filter(customer_id=payer.customer_id, period=period).delete()
+
+
 def _caps() -> limits.Limits:
     return limits.limits_for("api", limits.PASSWORD)
 
@@ -154,7 +158,28 @@ class Scenario:
 
 SCENARIOS: dict[str, Scenario] = {
     "limit rows there": Scenario(_warm, "2.00"),
-    "first payment (no limit rows)": Scenario(_nothing, "2.00", one_call=GENERAL),
+    # the one-call order creates missing limit rows (ADR 0006, third addendum)
+    "first payment (no limit rows)": Scenario(_nothing, "2.00"),
+    "first payment of the day (the year row there)": Scenario(
+        _warm_then(lambda p, q: _drop_usage(p, "day")), "2.00"
+    ),
+    "first payment of the year (the day row there)": Scenario(
+        _warm_then(lambda p, q: _drop_usage(p, "year")), "2.00"
+    ),
+    "first payment of the day, year limit refused": Scenario(
+        _warm_then(
+            lambda p, q: (_set_usage(p, "year", _caps().yearly - 1_00), _drop_usage(p, "day"))
+        ),
+        "2.00",
+        one_call=GENERAL,
+    ),
+    "first payment of the year, day limit refused": Scenario(
+        _warm_then(
+            lambda p, q: (_set_usage(p, "day", _caps().daily - 1_00), _drop_usage(p, "year"))
+        ),
+        "2.00",
+        one_call=GENERAL,
+    ),
     "no idempotency key": Scenario(_warm, "2.00", key=""),
     "payee's name and remittance given": Scenario(
         _warm_then(lambda p, q: {"payee_name": "李四 先生", "remittance_info": "房租"}), "2.00"
@@ -420,6 +445,8 @@ def test_the_scenarios_cover_every_outcome() -> None:
     for name in (
         "limit rows there",
         "first payment (no limit rows)",
+        "first payment of the day (the year row there)",
+        "first payment of the year (the day row there)",
         "payee's name and remittance given",
         "day limit exactly reached",
         "year limit exactly reached",
@@ -434,6 +461,8 @@ def test_the_scenarios_cover_every_outcome() -> None:
     assert outcomes["day limit refused"][:2] == ["LimitExceeded", "limit_exceeded"]
     assert outcomes["day limit refused"][2]["limit"] == "daily"
     assert outcomes["year limit refused"][2]["limit"] == "yearly"
+    assert outcomes["first payment of the day, year limit refused"][2]["limit"] == "yearly"
+    assert outcomes["first payment of the year, day limit refused"][2]["limit"] == "daily"
     assert outcomes["key reused for another amount"][1] == "idempotency_key_reused"
     assert outcomes["insufficient funds, small"][1] == "insufficient_funds"
     assert outcomes["debit account frozen"][0] == "PaymentRefused"

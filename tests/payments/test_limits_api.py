@@ -56,9 +56,9 @@ def test_concurrent_payments_never_pass_the_daily_limit(
     warm: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """50 ¥1,000 payments against a ¥20,000 daily limit: exactly 20 succeed. ``warm``: the
-    first is paid alone, so the customer's limit rows exist and on PostgreSQL the other 49,
-    concurrent, go the one-call order's way (docs/decisions/0006) rather than the general
-    path that creates the rows."""
+    first is paid alone, so the customer's limit rows exist before the other 49 race; else
+    all 50 race to create them (on PostgreSQL the one-call order creates missing rows:
+    docs/decisions/0006, third addendum)."""
     payer, payee = make_payer(), make_payer(name="李四", balance=0)
     req = PaymentRequest(
         payer.account.public_id, cny("1000.00"), payee_ledger_account_id=payee.account.public_id
@@ -109,11 +109,17 @@ def test_concurrent_payments_never_pass_the_daily_limit(
     assert outcomes.count("ok") == 20
     assert balance(payee.account) == 20_000_00
     assert PaymentOrder.objects.filter(state="settled").count() == 20
-    if warm and connection.vendor == "postgresql":
-        # every concurrent payment within the limit was the one call's; the first (no limit
-        # rows yet) and the 30 refused were left to the general path, which refused those 30
-        assert answers.count(fastpath.DONE) == 19
-        assert answers.count(fastpath.GENERAL) == 31
+    if connection.vendor == "postgresql":
+        if warm:
+            # every payment within the limit was the one call's, the first (which created
+            # the limit rows) too; the 30 over it were left to the general path, which
+            # refused them
+            assert answers.count(fastpath.DONE) == 20
+            assert answers.count(fastpath.GENERAL) == 30
+        else:
+            # concurrent first payments: the one that created the limit rows was the one
+            # call's; one that found them created meanwhile went the general way
+            assert 1 <= answers.count(fastpath.DONE) <= 20
 
 
 @pytest.mark.django_db
@@ -155,7 +161,7 @@ def test_idempotent_order_over_http() -> None:
     order_id = first.json()["id"]  # type: ignore[attr-defined]
     mine = client.get(f"/api/v1/payments/orders/{order_id}", **bearer(token))
     assert mine.status_code == 200
-    assert [h["to_state"] for h in mine.json()["history"]] == ["created", "authorized", "settled"]
+    assert [h["to_state"] for h in mine.json()["history"]] == ["settled"]
     other = app_tokens(payee.customer, "device-http-000000002").access_token
     assert client.get(f"/api/v1/payments/orders/{order_id}", **bearer(other)).status_code == 404
     listed = client.get("/api/v1/payments/orders", **bearer(token)).json()

@@ -36,14 +36,15 @@ def test_an_internal_payment_stays_within_its_statement_budget() -> None:
     assert view.state == "settled"
     assert balance(payee.account) == 3_00
     order = PaymentOrder.objects.get(public_id=view.order_id)
-    assert [c.to_state for c in order.history.all()] == ["created", "authorized", "settled"]
-    events = OutboxEvent.objects.filter(payload__order_id=str(view.order_id))
-    assert sorted(events.values_list("event_type", flat=True)) == [
-        "payments.PaymentCreated",
-        "payments.PaymentSettled",
+    # one history row and one event: the state the order is stored in (ADR 0006, third
+    # addendum)
+    assert [(c.from_state, c.to_state, c.reason) for c in order.history.all()] == [
+        ("", "settled", "password")
     ]
+    events = OutboxEvent.objects.filter(payload__order_id=str(view.order_id))
+    assert list(events.values_list("event_type", flat=True)) == ["payments.PaymentSettled"]
     assert set(LimitUsage.objects.values_list("used_minor", flat=True)) == {3_00}
-    assert PaymentStateChange.objects.filter(order=order).count() == 3
+    assert PaymentStateChange.objects.filter(order=order).count() == 1
     postgres = connection.vendor == "postgresql"
     if postgres:
         # ONE statement (docs/decisions/0006, second addendum): the SQL function
@@ -55,8 +56,8 @@ def test_an_internal_payment_stays_within_its_statement_budget() -> None:
         assert "payments_internal_order(" in sqls[0]
         return
     # elsewhere the order INSERT (no idempotency read first: the unique key refuses a
-    # replay), one conditional UPDATE of both limit rows, one INSERT of the three history
-    # rows (was 16 before the single-insert rework, 5 before docs/decisions/0006)
+    # replay), one conditional UPDATE of both limit rows, one INSERT of the history
+    # row (was 16 before the single-insert rework, 5 before docs/decisions/0006)
     ours = [q["sql"] for q in captured.captured_queries if '"payments_' in (q["sql"] or "")]
     assert len(ours) == 3, ours
     # the order's own outbox events: no de-duplication read, no savepoint

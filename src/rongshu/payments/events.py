@@ -20,11 +20,6 @@ class _OrderEvent(DomainEvent):
 
 
 @dataclass(frozen=True)
-class PaymentCreated(_OrderEvent):
-    event_type: ClassVar[str] = "payments.PaymentCreated"
-
-
-@dataclass(frozen=True)
 class PaymentFundsHeld(_OrderEvent):
     event_type: ClassVar[str] = "payments.PaymentFundsHeld"
 
@@ -54,8 +49,9 @@ class PaymentRefunded(_OrderEvent):
     event_type: ClassVar[str] = "payments.PaymentRefunded"
 
 
+# One event per state an order is stored in (an order is stored already funds_held or settled:
+# its creation is announced by that state's event; docs/decisions/0006, third addendum).
 EVENTS = {
-    "created": PaymentCreated,
     "funds_held": PaymentFundsHeld,
     "submitted": PaymentSubmitted,
     "settled": PaymentSettled,

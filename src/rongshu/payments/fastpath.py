@@ -10,7 +10,7 @@ leaves to Python goes the general way below.
 of ``services._carry_out`` sends as four: the order row (``INSERT … ON CONFLICT DO
 NOTHING``), the conditional day-and-year ``UPDATE`` of the limit rows (exactly the statement
 of ``limits._change_both``) and — only when both limit rows took the amount — the order's
-state history (``created → authorized → final``) and its outbox events. It decides nothing
+state history (one row: nothing → final) and its outbox events. It decides nothing
 itself: every refusal still comes from the Python code, which carries on from what the
 statement answers:
 

@@ -49,8 +49,9 @@ class PaymentOrder(models.Model):
     creditor_name = models.CharField(max_length=140, blank=True)
     creditor_bank_code = models.CharField(max_length=20, blank=True)
     network = models.CharField(max_length=10, blank=True)
+    # indexed only where set (Meta): most orders have no merchant
     merchant = models.ForeignKey(
-        "Merchant", models.PROTECT, null=True, blank=True, related_name="orders"
+        "Merchant", models.PROTECT, null=True, blank=True, related_name="orders", db_index=False
     )
     remittance_info = models.CharField(max_length=140, blank=True)
     reason_code = models.CharField(max_length=60, blank=True)
@@ -75,9 +76,20 @@ class PaymentOrder(models.Model):
                 condition=models.Q(amount_minor__gt=0), name="payments_order_amount_positive"
             ),
         ]
+        # Partial indexes where most orders need no entry (docs/decisions/0006, third
+        # addendum): an order in flight (the sweep's question) and an order with a merchant.
         indexes = [
             models.Index(fields=["customer_id", "-created_at"]),
-            models.Index(fields=["state", "rail"]),
+            models.Index(
+                fields=["state", "updated_at"],
+                condition=models.Q(state__in=["funds_held", "submitted"]),
+                name="payments_order_in_flight",
+            ),
+            models.Index(
+                fields=["merchant", "-created_at"],
+                condition=models.Q(merchant__isnull=False),
+                name="payments_order_merchant",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -87,7 +99,12 @@ class PaymentOrder(models.Model):
 class PaymentStateChange(models.Model):
     """One row per transition: the order's history (append-only)."""
 
-    order = models.ForeignKey(PaymentOrder, models.CASCADE, related_name="history")
+    # No database constraint: a history row is written only with its order, in the order's
+    # transaction, and orders are never deleted; a deferred check per row cost a trigger and
+    # a row lock in every order's commit (docs/decisions/0006, third addendum).
+    order = models.ForeignKey(
+        PaymentOrder, models.CASCADE, related_name="history", db_constraint=False
+    )
     from_state = models.CharField(max_length=12, blank=True)
     to_state = models.CharField(max_length=12)
     actor = models.CharField(max_length=120)

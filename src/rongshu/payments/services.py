@@ -10,8 +10,9 @@ Extension points other domains use (registered in their ``AppConfig.ready``):
 - :func:`register_account_resolver` — a callable ``resolve(account_number) ->
   ResolvedAccount | None`` that turns one of our account numbers into its ledger account.
 
-Payment orders (see docs/payments.md): ``created → authorized → (funds_held → submitted →)
-settled``, or ``rejected`` / ``returned``. Internal and QR payments are posted in the order's
+Payment orders (see docs/payments.md) are checked (created, authorized) and stored in one
+transaction, already ``settled`` or ``funds_held`` (then ``submitted`` and ``settled``), or
+later ``rejected`` / ``returned``. Internal and QR payments are posted in the order's
 transaction; interbank ones hold the funds (a ledger pending transfer to the network's
 settlement account), are submitted after commit (:func:`do_submit_order`) and are posted,
 voided or reversed when the network's outcome arrives (:func:`handle_clearing_outcome`).
@@ -344,7 +345,7 @@ def _carry_out(
     refusal after it (a limit, a payment rule, the ledger) raises and rolls the whole order
     back, so no other transaction ever sees a row whose money did not move. Then, in this
     order: limits (one conditional UPDATE), the registered payment rules, the order's
-    history (``created → authorized → final``, one INSERT) and its events (one INSERT; keyed
+    history (one row: nothing → final, one INSERT) and its events (one INSERT; keyed
     by the new order's id, so they cannot exist already), and last the ledger transfers:
     funds move only after every rule passed, and the two accounts' rows, which other
     payments to the same payee wait for, are locked as briefly as possible (from the
@@ -385,12 +386,12 @@ def _carry_out(
 
 
 def _path(order: PaymentOrder, final_state: str) -> list[tuple[str, str, str]]:
-    """A new order's history: (from, to, reason) per step."""
-    return [
-        ("", PaymentOrder.CREATED, ""),
-        (PaymentOrder.CREATED, PaymentOrder.AUTHORIZED, order.auth_level),
-        (PaymentOrder.AUTHORIZED, final_state, ""),
-    ]
+    """A new order's history, (from, to, reason) per step: ONE row, from nothing to the state
+    it is stored in, with its authentication level as the reason. Its checks (``created``,
+    ``authorized``) happen in the transaction that stores it, which no one else can see
+    midway, so the history records stored states only (docs/decisions/0006, third
+    addendum)."""
+    return [("", final_state, order.auth_level)]
 
 
 def _events(
