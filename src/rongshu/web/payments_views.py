@@ -45,9 +45,9 @@ logger = logging.getLogger(__name__)
 STEP_UP_PAGE = "/account/step-up/"
 SESSION_RESUME = "payments_resume"
 MAX_QR_UPLOAD = 4096  # bytes: a payload is at most 512 characters
+# the states an order can be stored in (the staff search's choices); "created" and
+# "authorized" appear only as history rows of orders stored before ADR 0006's third addendum
 STATES = (
-    "created",
-    "authorized",
     "funds_held",
     "submitted",
     "settled",
@@ -182,7 +182,7 @@ def _order_row(view: OrderView) -> dict[str, Any]:
         "state_label": _state_labels().get(view.state, view.state),
         "rail_label": _rail_labels().get(view.rail, view.rail),
         "payee": view.merchant_name or view.creditor_name,
-        "in_flight": view.state in ("created", "authorized", "funds_held", "submitted"),
+        "in_flight": view.state in ("funds_held", "submitted"),
     }
 
 
