@@ -394,9 +394,7 @@ def _path(order: PaymentOrder, final_state: str) -> list[tuple[str, str, str]]:
     return [("", final_state, order.auth_level)]
 
 
-def _events(
-    order: PaymentOrder, path: list[tuple[str, str, str]]
-) -> list[tuple[DomainEvent, str | None]]:
+def _events(order: PaymentOrder, path: list[tuple[str, str, str]]) -> list[tuple[DomainEvent, str]]:
     """A new order's outbox events (event, dedupe key) along its history ``path``."""
     return [
         (
@@ -441,7 +439,7 @@ def _start_fast(
         order,
         actor=actor,
         path=path,
-        events=[(e, k) for e, k in _events(order, path) if k is not None],
+        events=_events(order, path),
         caps=(caps.daily, caps.yearly),
         day=day,
     )
@@ -640,7 +638,7 @@ def _one_call(
         payee_name=request.payee_name,
         actor=principal.principal_key,
         path=path,
-        events=[(e, k) for e, k in _events(order, path) if k is not None],
+        events=_events(order, path),
         caps=(caps.daily, caps.yearly),
         day=clock.local_today(),
         posting=posting,
