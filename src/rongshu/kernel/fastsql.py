@@ -29,6 +29,7 @@ __all__ = [
     "json_row",
     "prep",
     "prepared_cursor",
+    "saved",
     "table",
 ]
 
@@ -104,11 +105,18 @@ def _insert(objs: Sequence[models.Model], *, skip_conflict: bool) -> bool:
         if skip_conflict and (keys == [] if auto is not None else cursor.rowcount == 0):
             return False
     for index, obj in enumerate(objs):
-        if auto is not None:
-            setattr(obj, auto.attname, keys[index][0])
-        obj._state.adding = False
-        obj._state.db = connection.alias
+        saved(obj, keys[index][0] if auto is not None else None)
     return True
+
+
+def saved(obj: models.Model, pk: Any = None) -> None:
+    """Mark ``obj`` as the row an INSERT of this module's (or one built from
+    :func:`json_insert_sql`) just wrote, with ``pk`` its new auto primary key, as the ORM's
+    ``save()`` leaves an instance."""
+    if pk is not None:
+        obj.pk = pk
+    obj._state.adding = False
+    obj._state.db = connection.alias
 
 
 def prep(model: type[models.Model], field_name: str, value: Any) -> Any:

@@ -3,8 +3,8 @@
 :func:`internal_order` (docs/decisions/0006, second addendum) sends a whole password-level
 internal order — owners' checks, order row, limits, the payment rules' SQL twins, history,
 ledger posting and outbox events — as ONE prepared statement around the SQL function
-``payments_internal_order`` (migration 0004), which writes all of it or nothing; whatever it
-leaves to Python goes the general way below.
+``payments_internal_order`` (migrations 0004 and 0005), which writes all of it or nothing;
+whatever it leaves to Python goes the general way below.
 
 :func:`start` puts in ONE statement (docs/decisions/0006, addendum) what the general path
 of ``services._carry_out`` sends as four: the order row (``INSERT … ON CONFLICT DO
@@ -133,9 +133,7 @@ def start(
     pk, periods, history, event_ids = cursor.fetchone()
     if pk is None:
         return None
-    order.pk = pk
-    order._state.adding = False
-    order._state.db = connection.alias
+    fastsql.saved(order, pk)
     raised = frozenset(periods)
     if raised == BOTH:
         if history != len(path):  # pragma: no cover - the order row is ours
@@ -148,7 +146,7 @@ def start(
 class _OneCall:
     """The statement of :func:`internal_order` for orders with history ``path`` and
     ``events`` outbox rows of their own (plus the posting's): the SQL function
-    ``payments_internal_order`` (migration 0004) and, where it answered 0, the outbox rows in
+    ``payments_internal_order`` (migrations 0004, 0005) and, where it answered 0, the outbox rows in
     the same statement. The path's states and reasons (the code's own constants) are part of
     the statement's text: three fewer array parameters to convert on every call."""
 
@@ -230,9 +228,7 @@ def internal_order(
     status, pk, creditor_name, event_ids = cursor.fetchone()
     if status != DONE:
         return TAKEN if status == TAKEN else GENERAL
-    order.pk = pk
+    fastsql.saved(order, pk)
     order.creditor_name = creditor_name
-    order._state.adding = False
-    order._state.db = connection.alias
     dispatch_after_commit(event_ids)
     return DONE
