@@ -34,10 +34,10 @@ def test_pick_city_inquire_pay_receipt(page: Any) -> None:
     who = make_payer(name="张三")
     b = biller("440300", "electricity")
     number = account_for(b)
-    bill = services.inquire(b.code, number).bills[0]
     start = balance(who.account)
-    noon = dt.datetime(2026, 11, 10, 4, 0, tzinfo=dt.UTC)
+    noon = dt.datetime(2026, 11, 10, 4, 0, tzinfo=dt.UTC)  # outside the billers' maintenance
     with clock.frozen_time(noon):
+        bill = services.inquire(b.code, number).bills[0]
         sign_in(page, who.customer.phone, who.customer.password, "/me/lifepay/")
         page.select_option("#lifepay-city select[name=city]", "440300")
         page.select_option("#lifepay-city select[name=category]", "utilities")

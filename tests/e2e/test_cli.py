@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from unittest import mock
 
@@ -9,6 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from rongshu import cli
+from rongshu.kernel import clock
 from rongshu.kernel.audit import verify_chain
 from rongshu.kernel.models import AuditEntry
 
@@ -24,6 +26,17 @@ def test_demo_loads_idempotently_without_serving(capsys: pytest.CaptureFixture[s
     assert "demo-teller" in out and "/ rongshu-staff-1" in out
     assert AuditEntry.objects.filter(action="demo.loaded").count() == 1
     assert verify_chain().ok
+
+
+def test_demo_loads_while_the_billers_are_in_maintenance(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """00:35 in Shanghai: every demo biller is in its daily maintenance window, so the demo's
+    bill payment is skipped with the biller's own reason instead of failing the whole load."""
+    with clock.frozen_time(dt.datetime(2026, 11, 10, 16, 35, tzinfo=dt.UTC)):
+        call_command("demo", "--no-serve")
+    out = capsys.readouterr().out
+    assert "demo payment skipped" in out and "audit log" in out
 
 
 def test_demo_serves_after_loading() -> None:
