@@ -218,7 +218,7 @@ def _accounts(people: People, lives: Lives, keep: np.ndarray, end: int) -> dict[
         (3, lives.car, lives.car_loan_months),
     ):
         has = local[(months[local] > 0) & (start[local] <= end)]
-        closed = start[has] + (months[has] * 30.44).astype(np.int64)
+        closed = money.loan_end(start[has], months[has])  # the last instalment's day
         out.append((has, slot, start[has], np.where(closed <= end, closed, NEVER)))
     fund = local[lives.fund[local]]
     out.append((fund, 4, lives.onboarded[fund] + 60, np.full(len(fund), NEVER)))
@@ -292,7 +292,7 @@ def _spells_table(seed: int, people: People, lives: Lives, keep: np.ndarray, end
         cust.append(has)
         names.append(np.full(len(has), name, dtype=object))
         starts.append(start[has])
-        ends.append(start[has] + (months[has] * 30.44).astype(np.int64))
+        ends.append(money.loan_end(start[has], months[has]))
     away = local[lives.abroad_from[local] <= end]
     cust.append(away)
     names.append(np.full(len(away), "abroad", dtype=object))

@@ -192,8 +192,10 @@ def load_bank(
         plans[block] = inject(seed, block, people, lives, periods, customers)
         states[block] = money.new_state(lives)
         # opening balance before the window, and the loan book (outstanding principal) on
-        # each customer's loan account; loans taken out in the window get theirs too
-        owed_by_slot = {s: -money.loan_balance(lives, s, periods[0][0]) for s in LOANS}
+        # each customer's loan account; loans taken out in the window get theirs too. The book
+        # is the principal at the end of the day before the window: an instalment due on the
+        # window's first day is one of the window's (money.month_rows), not paid twice
+        owed_by_slot = {s: -money.loan_balance(lives, s, before) for s in LOANS}
         months_of = {2: lives.mortgage_months, 3: lives.car_loan_months}
         start_of = {2: lives.home, 3: lives.car}
         for i, opened_id in ledger_of[block].items():
@@ -249,6 +251,10 @@ def load_bank(
         for block in range(blocks):
             people = generate_people(seed, block, end_on)
             lives = generate_lives(people)
+            last_due = {
+                2: money.loan_end(lives.home, lives.mortgage_months),
+                3: money.loan_end(lives.car, lives.car_loan_months),
+            }
             rows_ = money.month_rows(
                 people,
                 lives,
@@ -347,6 +353,10 @@ def load_bank(
                         # what the instalment leaves owing is the outstanding principal
                         rate = LOANS[cp % SLOTS][2]
                         interest = min(round(owed_now[repaid] * rate / 12), -amount)
+                        if int(rows_["day"][k]) == int(last_due[cp % SLOTS][i]):
+                            # the last instalment settles the loan: what the rounded
+                            # instalments left (a few fen either way), so it ends at zero
+                            amount = -(owed_now[repaid] + interest)
                         owed_now[repaid] += interest + amount
                         if interest > 0:
                             charge = dict(meta, kind="interest")
@@ -362,6 +372,8 @@ def load_bank(
                                 )
                             )
                         bank_leg = repaid
+                        if amount == 0:
+                            continue  # settled already: nothing left to pay
                 counter = other if other is not None else bank_leg
                 code = _CODES.get(kind, "transfer")
                 if amount >= 0:

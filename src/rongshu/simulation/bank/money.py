@@ -19,7 +19,7 @@ from rongshu.insight.types import LAKE_KINDS
 from rongshu.simulation.bank import spending as sp
 from rongshu.simulation.bank.companies import company
 from rongshu.simulation.bank.ids import BLOCK, TAGS, rng
-from rongshu.simulation.bank.lives import CAR_LOAN_RATE, MORTGAGE_RATE, NEVER, Lives, payment
+from rongshu.simulation.bank.lives import CAR_LOAN_RATE, MORTGAGE_RATE, Lives, payment
 from rongshu.simulation.bank.people import People, to_date, to_days
 
 KINDS = LAKE_KINDS
@@ -203,8 +203,49 @@ def _times(r: np.random.Generator, n: int, *, peak: str) -> np.ndarray:
     return np.clip(t, 0, 86_399).astype(np.int64)
 
 
-def active_loan(start: np.ndarray, months: np.ndarray, day: int) -> np.ndarray:
-    return (months > 0) & (start <= day) & (start + (months * 30.44).astype(np.int64) >= day)
+# The instalment schedule, in calendar months: instalment k (1 … months) of a loan taken out
+# on ``start`` falls due on day ``due_day(start)`` of the k-th calendar month after the start
+# month. month_rows takes the instalments of a month by this rule and loan_balance counts the
+# paid ones by it, so a loan never gets more than ``months`` instalments and its outstanding
+# principal never goes below zero (no credit balance), whatever day the window ends on.
+
+
+def _month(day: np.ndarray | int) -> np.ndarray:
+    """Calendar month number (months since January 1970) of a day number."""
+    return (
+        np.asarray(day, dtype=np.int64)
+        .astype("datetime64[D]")
+        .astype("datetime64[M]")
+        .astype(np.int64)
+    )
+
+
+def _first_of(month: np.ndarray) -> np.ndarray:
+    """Day number of the first day of a calendar month number."""
+    return month.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+
+
+def due_day(start: np.ndarray) -> np.ndarray:
+    """Day of the month the instalments fall due: the start's, at most the 28th."""
+    start = np.asarray(start, dtype=np.int64)
+    return np.asarray(np.minimum(start - _first_of(_month(start)) + 1, 28), dtype=np.int64)
+
+
+def instalments_by(start: np.ndarray, months: np.ndarray, day: np.ndarray | int) -> np.ndarray:
+    """How many instalments have fallen due on or before ``day`` (0 … months)."""
+    k = _month(day) - _month(start)
+    reached = (np.asarray(day) - _first_of(_month(day)) + 1) >= due_day(start)
+    return np.where(months > 0, np.clip(np.where(reached, k, k - 1), 0, months), 0)
+
+
+def loan_end(start: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """The day the last instalment falls due."""
+    return np.asarray(_first_of(_month(start) + months) + due_day(start) - 1, dtype=np.int64)
+
+
+def active_loan(start: np.ndarray, months: np.ndarray, day: np.ndarray | int) -> np.ndarray:
+    """Taken out on or before ``day`` and its last instalment not due before ``day``."""
+    return (months > 0) & (start <= day) & (day <= loan_end(start, months))
 
 
 def remaining(
@@ -390,11 +431,11 @@ def month_rows(
             K["loan_disbursement"],
             C["branch"],
         )
-        due_dom = np.array(
-            [min(to_date(int(s)).day, 28) if s < NEVER else 1 for s in start.tolist()]
-        )
-        due = np.minimum(first + due_dom - 1, last)
-        repaying = alive & active_loan(start, months, due) & (due > start + 20) & (due <= last)
+        # instalment k = this month's number after the start month, due on its due day (not
+        # taken when the window ends before it)
+        k = _month(first) - _month(start)
+        due = first + due_day(start) - 1
+        repaying = alive & (months > 0) & (k >= 1) & (k <= months) & (due <= last)
         sel = idx[repaying]
         inst = payment(principal[sel], months[sel], rate)
         t = _times(r, len(sel), peak="morning")
@@ -573,6 +614,5 @@ def loan_balance(lives: Lives, slot: int, day: int) -> np.ndarray:
             lives.car_principal,
             CAR_LOAN_RATE,
         )
-    paid = np.clip(((day - start) / 30.44).astype(np.int64), 0, None)
-    bal = remaining(principal, months, paid, rate)
+    bal = remaining(principal, months, instalments_by(start, months, day), rate)
     return -np.where(active_loan(start, months, day), bal, 0)
