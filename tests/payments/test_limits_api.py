@@ -167,3 +167,54 @@ def test_idempotent_order_over_http() -> None:
     listed = client.get("/api/v1/payments/orders", **bearer(token)).json()
     assert [o["id"] for o in listed] == [order_id]
     assert Money.parse(listed[0]["amount"]["amount"], "CNY") == cny("88.80")
+
+
+@pytest.mark.django_db
+def test_idempotency_keys_belong_to_the_caller() -> None:
+    """A bearer caller's key is scoped to that caller: a stored answer is replayed only to
+    the principal who made it (never to a request without credentials or with another
+    customer's token), and two customers may use the same key."""
+    payer, payee = make_payer(), make_payer(name="李四")
+    token = app_tokens(payer.customer, "device-scope-00000001").access_token
+    other = app_tokens(payee.customer, "device-scope-00000002").access_token
+    client = Client()
+    body = json.dumps(
+        {
+            "debit_account_id": str(payer.account.public_id),
+            "amount": "5.00",
+            "payee_account_id": str(payee.account.public_id),
+        }
+    )
+    key = "shared-key-1"
+
+    def post(data: str, headers: dict[str, str]) -> Any:
+        return client.post(
+            "/api/v1/payments/orders",
+            data=data,
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY=key,
+            **headers,
+        )
+
+    first = post(body, bearer(token))
+    assert first.status_code == 201, first.content
+    anonymous = post(body, {})
+    assert anonymous.status_code == 401, anonymous.content
+    assert "Idempotent-Replayed" not in anonymous
+    own = post(
+        json.dumps(
+            {
+                "debit_account_id": str(payee.account.public_id),
+                "amount": "1.00",
+                "payee_account_id": str(payer.account.public_id),
+            }
+        ),
+        bearer(other),
+    )
+    assert own.status_code == 201, own.content  # the same key, another caller: a new order
+    assert own.json()["id"] != first.json()["id"]
+    stranger = post(body, bearer(other))  # the first caller's request under the other's key
+    assert stranger.status_code == 422, stranger.content
+    assert stranger.json()["code"] == "idempotency_key_reused"
+    assert post(body, bearer(token))["Idempotent-Replayed"] == "true"
+    assert PaymentOrder.objects.count() == 2

@@ -31,6 +31,16 @@ class PrincipalAuth(HttpBearer):
     """Bearer token or web session → :class:`Principal` (None: 401 unauthenticated)."""
 
     def __call__(self, request: HttpRequest) -> Principal | None:
+        # Once per request: an idempotent command authenticates before it claims its key
+        # (api.base), and Ninja's own check then finds the same answer (a partner's request
+        # counted once against its rate)
+        known: Principal | None = getattr(request, "_rongshu_principal", None)
+        if known is None:
+            known = self._resolve(request)
+            request._rongshu_principal = known  # type: ignore[attr-defined]
+        return known
+
+    def _resolve(self, request: HttpRequest) -> Principal | None:
         header = request.headers.get("Authorization")
         if header:
             scheme, _, token = header.partition(" ")

@@ -140,8 +140,19 @@ def principal_of(request: HttpRequest) -> str:
 def _idempotent(run: Run) -> Run:
     """``Idempotency-Key`` handling around a command (see rongshu.kernel.idempotency)."""
 
+    # ``run`` is the Ninja operation's own ``run``, which authenticates the caller before
+    # the view. A key belongs to its caller, so the caller is known before the key is
+    # claimed or a stored answer replayed: without this a bearer-token caller's key was
+    # scoped "anonymous", and a request without credentials got another's stored answer.
+    operation = getattr(run, "__self__", None)
+    checks = getattr(operation, "_run_checks", None)
+
     @wraps(run)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if checks is not None:
+            refused: HttpResponse | None = checks(request)
+            if refused is not None:
+                return refused
         key = request.headers.get("Idempotency-Key")
         fp = fingerprint(request.method or "POST", request.path, request.body)
 
