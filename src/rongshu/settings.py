@@ -108,7 +108,12 @@ SQLITE_PATH = DATA_DIR / "rongshu.sqlite3"
 DATABASES: dict[str, Any] = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{SQLITE_PATH}",
-        conn_max_age=int(os.environ.get("RONGSHU_DB_CONN_MAX_AGE", "0")),
+        # Persistent connections, checked before each request reuses one: a new PostgreSQL
+        # connection per request cost more than the request (a backend to start, and the
+        # prepared statements and plans of the hot paths made again; docs/decisions/0006,
+        # fifth addendum)
+        conn_max_age=int(os.environ.get("RONGSHU_DB_CONN_MAX_AGE", "300")),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -8,7 +8,7 @@ import threading
 import uuid
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import connection
 
 from rongshu.ledger import queries as ledger_queries
 from rongshu.payments import services
@@ -51,7 +51,7 @@ def test_duplicate_storm_applies_each_order_exactly_once() -> None:
         except BaseException as exc:
             errors.append(exc)
         finally:
-            close_old_connections()
+            connection.close()  # this thread's own: connections persist (CONN_MAX_AGE)
 
     chunks = [submissions[i::threads_n] for i in range(threads_n)]
     threads = [threading.Thread(target=work, args=(chunk,)) for chunk in chunks]

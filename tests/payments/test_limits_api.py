@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.test import Client
 
 from rongshu.kernel.money import Money
@@ -96,7 +96,7 @@ def test_concurrent_payments_never_pass_the_daily_limit(
                         outcomes.append(result)
                     break
         finally:
-            close_old_connections()
+            connection.close()  # this thread's own: connections persist (CONN_MAX_AGE)
 
     left = 50 - len(outcomes)
     per = [left // threads_n + (1 if i < left % threads_n else 0) for i in range(threads_n)]

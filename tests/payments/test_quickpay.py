@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.test import override_settings
 
 from rongshu.identity import services as identity
@@ -376,7 +376,7 @@ def test_concurrent_debits_never_pass_the_daily_limit() -> None:
         except BaseException as exc:
             errors.append(exc)
         finally:
-            close_old_connections()
+            connection.close()  # this thread's own: connections persist (CONN_MAX_AGE)
 
     chunks = [list(range(attempts))[i::threads_n] for i in range(threads_n)]
     threads = [threading.Thread(target=work, args=(chunk,)) for chunk in chunks]
