@@ -162,3 +162,38 @@ def test_property_each_key_executes_once(requests: list[tuple[str, bytes]]) -> N
             first_body[key], first_answer[key] = body, answer.body
     assert all(count == 1 for count in executions.values())
     assert set(executions) == set(first_body)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_duplicates_run_once() -> None:
+    """Eight threads send the same key at once: the claim is one statement committed on its
+    own, so exactly one runs the command; each other one is told it is in flight or gets the
+    stored answer — never a second run."""
+    import threading
+
+    from django.db import connection
+
+    fp = fingerprint("POST", "/x", b"{}")
+    start = threading.Barrier(8)
+    answers: list[str] = []
+
+    def client() -> None:
+        try:
+            start.wait()
+            try:
+                answer = run_idempotent("u1", "same", fp, _work())
+                answers.append("replayed" if answer.replayed else "ran")
+            except IdempotencyInFlight:
+                answers.append("in_flight")
+        finally:
+            connection.close()  # this thread's own: connections persist (CONN_MAX_AGE)
+
+    threads = [threading.Thread(target=client) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == 8
+    assert answers.count("ran") == 1, answers
+    assert AuditEntry.objects.count() == 1
+    assert IdempotencyRecord.objects.get(scope="u1", key="same").state == IdempotencyRecord.DONE

@@ -1,12 +1,12 @@
 """``Idempotency-Key`` support any command can switch on (after Zulip and Stripe).
 
-The first request with a key claims it (a short transaction, so a concurrent duplicate sees the
-claim and gets 409 ``idempotency_in_flight``). The work and the stored answer then commit in
-**one** transaction: a crash leaves no half-done work, only a claim whose lease runs out, after
-which a retry may run. A later request with the same key and the same fingerprint gets the
-stored answer back (``replayed``); with a different fingerprint, 422 ``idempotency_key_reused``.
-Answers are kept for ``IDEMPOTENCY_RETENTION_HOURS`` (24 h) and purged by ``rongshu eod`` or
-``rongshu idempotency purge``.
+The first request with a key claims it (one INSERT committed on its own, so a concurrent
+duplicate sees the claim and gets 409 ``idempotency_in_flight``). The work and the stored
+answer then commit in **one** transaction: a crash leaves no half-done work, only a claim
+whose lease runs out, after which a retry may run. A later request with the same key and the
+same fingerprint gets the stored answer back (``replayed``); with a different fingerprint,
+422 ``idempotency_key_reused``. Answers are kept for ``IDEMPOTENCY_RETENTION_HOURS`` (24 h)
+and purged by ``rongshu eod`` or ``rongshu idempotency purge``.
 
 Which answers are stored: successes (2xx) and rule violations (422 — the command ran and was
 refused). Anything else (malformed input, 5xx) releases the key so the client can retry.
@@ -21,9 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
-from rongshu.kernel import clock
+from rongshu.kernel import clock, fastsql
 from rongshu.kernel.errors import Conflict, InvalidInput, RuleViolation
 from rongshu.kernel.models import IdempotencyRecord
 
@@ -98,34 +98,40 @@ def _stored(record: IdempotencyRecord) -> StoredResponse:
 
 def _claim(scope: str, key: str, fp: str) -> tuple[IdempotencyRecord, StoredResponse | None]:
     now = clock.now()
+    record = IdempotencyRecord(
+        scope=scope, key=key, fingerprint=fp, lease_until=now + _lease(), created_at=now
+    )
+    # The usual case in ONE statement (INSERT … ON CONFLICT DO NOTHING), committed on its own
+    # when the caller runs in autocommit, as a request does: a concurrent duplicate waits for
+    # it and then finds the claim. Before, the claim was a transaction of six statements.
+    if fastsql.insert_new(record):
+        return record, None
     with transaction.atomic():
-        record = IdempotencyRecord.objects.select_for_update().filter(scope=scope, key=key).first()
-        if record is None:
-            try:
-                with transaction.atomic():
-                    record = IdempotencyRecord.objects.create(
-                        scope=scope,
-                        key=key,
-                        fingerprint=fp,
-                        lease_until=now + _lease(),
-                        created_at=now,
-                    )
-            except IntegrityError as exc:  # a concurrent request claimed it first
-                raise IdempotencyInFlight(settings.IDEMPOTENCY_LEASE_SECONDS) from exc
-            return record, None
-        if record.fingerprint != fp:
+        found = IdempotencyRecord.objects.select_for_update().filter(scope=scope, key=key).first()
+        if found is None:  # released (its request failed) between the two statements
+            raise IdempotencyInFlight(1)
+        if found.fingerprint != fp:
             raise IdempotencyKeyReused(
                 "This Idempotency-Key was already used for a different request."
             )
-        if record.state == IdempotencyRecord.DONE:
-            return record, _stored(record)
-        if record.lease_until > now:
-            wait = max(1, int((record.lease_until - now).total_seconds()))
+        if found.state == IdempotencyRecord.DONE:
+            return found, _stored(found)
+        if found.lease_until > now:
+            wait = max(1, int((found.lease_until - now).total_seconds()))
             raise IdempotencyInFlight(wait)
         # The earlier holder died without finishing (its work rolled back): take over.
-        record.lease_until = now + _lease()
-        record.save(update_fields=["lease_until"])
-        return record, None
+        found.lease_until = now + _lease()
+        found.save(update_fields=["lease_until"])
+        return found, None
+
+
+_FINISHED = (
+    "state",
+    "response_status",
+    "response_body",
+    "response_content_type",
+    "response_headers",
+)
 
 
 def _finish(record: IdempotencyRecord, response: StoredResponse) -> None:
@@ -134,7 +140,7 @@ def _finish(record: IdempotencyRecord, response: StoredResponse) -> None:
     record.response_body = response.body
     record.response_content_type = response.content_type
     record.response_headers = response.headers
-    record.save()
+    record.save(update_fields=_FINISHED)
 
 
 def _release(record: IdempotencyRecord) -> None:
