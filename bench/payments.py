@@ -19,9 +19,21 @@ time), and on PostgreSQL each phase starts after a ``VACUUM (ANALYZE)``, as pgbe
 runs: otherwise the phase that always ran second could carry the autovacuum owed to the
 first's writes (docs/decisions/0006, fourth addendum).
 
-    orders_per_s_{sqlite,postgres}_{1c,8c}       payment orders per second
+    orders_per_s_{sqlite,postgres}_{1c,8c}       payment orders per second (the service)
     ledger_per_s_{sqlite,postgres}_{1c,8c}       raw ledger single transfers per second
-    orders_per_s_8c_postgres, orders_per_s_1c_sqlite
+    api_orders_per_s_{db}_{1c,8c}                orders per second through the REST API, end
+                                                 to end: registered customers with app tokens,
+                                                 ``rongshu serve`` (gunicorn, its defaults) on
+                                                 the same database, HTTP/1.1 clients (forked
+                                                 processes, one connection each) POSTing
+                                                 /api/v1/payments/orders with a fresh
+                                                 Idempotency-Key; every 201 is checked
+                                                 against the orders stored
+    api_p50_ms_{db}, api_p99_ms_{db}             one order through the API, 1 client
+    api_vs_ledger_{db}_8c                        API orders/s ÷ raw ledger transfers/s, 8 clients
+    orders_per_s_8c_postgres                     = api_orders_per_s_postgres_8c (the issue's
+                                                 "API end to end, 8 clients")
+    orders_per_s_1c_sqlite                       = orders_per_s_sqlite_1c (the service)
     p50_ms, p99_ms                               one order, 1 client (PostgreSQL when present)
     cpu_us_per_{order,transfer}_{client,server}_{db}
                                                  CPU per order / raw transfer, 1 client (client:
@@ -29,7 +41,11 @@ first's writes (docs/decisions/0006, fourth addendum).
                                                  steadier than rates on a loaded box
     statements_per_{order,transfer}_{db}         statements of one, BEGIN and COMMIT included
     overhead_vs_ledger_ratio                     orders/s ÷ ledger/s, 8 clients on PostgreSQL
-                                                 (else 1 client on SQLite)
+                                                 (else 1 client on SQLite): the payments
+                                                 service against the ledger service, both
+                                                 called in process — what payments add to a
+                                                 transfer. The HTTP stack, common to every
+                                                 endpoint, is in api_vs_ledger_* instead
     duplicates_applied                           duplicate storm: 8 clients submit every one of
                                                  K keys R times, shuffled; ledger transfers
                                                  beyond one per distinct key (must be 0)
@@ -37,14 +53,20 @@ first's writes (docs/decisions/0006, fourth addendum).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import shutil
+import signal
+import socket
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +101,7 @@ def _child(backend: str, quick: bool) -> dict[str, Any]:
     from rongshu.ledger.models import Transfer
     from rongshu.ledger.types import TransferIn
     from rongshu.payments import services
+    from rongshu.payments.models import PaymentOrder
     from rongshu.payments.types import PaymentRequest
 
     call_command("migrate", verbosity=0)
@@ -268,6 +291,73 @@ def _child(backend: str, quick: bool) -> dict[str, Any]:
         ledger_loop(0, 0.0, once=True)
     metrics[f"statements_per_transfer_{backend}"] = len(captured)
 
+    # ---------------------------------------------------------------- the API, end to end
+    # Registered customers with app tokens, each client its own two, and ``rongshu serve``
+    # (gunicorn, its default 2 workers × 4 threads) on this database; each client keeps one
+    # HTTP/1.1 connection and POSTs /api/v1/payments/orders with a fresh Idempotency-Key.
+    api_users = _api_customers(CLIENTS * 2)
+    ledger.do_create_transfers(
+        [TransferIn(uuid.uuid4(), cash, uuid.UUID(a), 10**9, "CNY", "fund") for _, a in api_users]
+    )
+    api_payees = [str(a) for a in payees]
+    connections.close_all()
+    with _serving() as port:
+
+        def api_loop(client: int, duration: float, clients: int) -> list[float]:
+            rnd = random.Random(300 + client)
+            mine = api_users[client::clients]
+            http = HTTPConnection("127.0.0.1", port, timeout=60)
+            latencies: list[float] = []
+            end = time.perf_counter() + duration
+            warm = 5
+            while warm or time.perf_counter() < end:
+                token, debit = rnd.choice(mine)
+                body = json.dumps(
+                    {
+                        "debit_account_id": debit,
+                        "amount": f"0.{rnd.randint(1, 99):02d}",
+                        "payee_account_id": rnd.choice(api_payees),
+                        "remittance_info": "bench",
+                    }
+                )
+                headers = {
+                    "Authorization": f"Bearer {token}",
+                    "Idempotency-Key": uuid.uuid4().hex,
+                    "Content-Type": "application/json",
+                }
+                started = time.perf_counter()
+                http.request("POST", "/api/v1/payments/orders", body=body, headers=headers)
+                response = http.getresponse()
+                answer = response.read()
+                if response.status != 201:
+                    raise RuntimeError(f"{response.status}: {answer[:300]!r}")
+                if warm:
+                    warm -= 1
+                    end = time.perf_counter() + duration
+                else:
+                    latencies.append(time.perf_counter() - started)
+            http.close()
+            return latencies
+
+        before = PaymentOrder.objects.count()
+        connections.close_all()
+        settle()
+        api_1c = api_loop(0, seconds / 2, 1)
+        settle()
+        results, wall = in_clients(lambda k: api_loop(k, seconds, CLIENTS), CLIENTS)
+        api_8c = [x for r in results for x in r]
+    created = PaymentOrder.objects.count() - before
+    answered = len(api_1c) + len(api_8c) + 5 * (1 + CLIENTS)
+    if created != answered:
+        raise RuntimeError(f"{answered} orders answered 201, {created} stored")
+    metrics[f"api_orders_per_s_{backend}_1c"] = round(len(api_1c) / sum(api_1c), 1)
+    metrics[f"api_orders_per_s_{backend}_8c"] = round(len(api_8c) / max(wall, seconds), 1)
+    metrics[f"api_p50_ms_{backend}"] = round(percentile(api_1c, 50) * 1000, 3)
+    metrics[f"api_p99_ms_{backend}"] = round(percentile(api_1c, 99) * 1000, 3)
+    metrics[f"api_vs_ledger_{backend}_8c"] = round(
+        metrics[f"api_orders_per_s_{backend}_8c"] / ledger_8c, 3
+    )
+
     # ---------------------------------------------------------------- duplicate storm
     keys, repeats = (100, 10) if quick else (100, 20)
     storm = make_payers(keys, "storm")
@@ -309,6 +399,69 @@ def _child(backend: str, quick: bool) -> dict[str, Any]:
     return metrics
 
 
+def _api_customers(n: int) -> list[tuple[str, str]]:
+    """``n`` customers registered through identity (the SMS simulator without faults), each
+    with an app access token and a deposit account: (token, ledger account id)."""
+    from django.conf import settings
+    from stdnum.cn import ric
+
+    from rongshu.identity import services as identity
+    from rongshu.ledger import services as ledger
+
+    settings.RONGSHU_SMS_SIMULATOR = {"failure_rate": 0.0, "min_delay_ms": 0, "max_delay_ms": 0}
+    out = []
+    for i in range(n):
+        phone = f"137{i:08d}"
+        body = f"11010519900101{i:03d}"
+        challenge = identity.do_start_registration(phone)
+        registered = identity.do_register_customer(
+            challenge_id=str(challenge.challenge_id),
+            code=identity.latest_code(phone) or "",
+            password="bench-password-1",  # noqa: S106
+            real_name="测试",
+            resident_id=body + ric.calc_check_digit(body + "0"),
+        )
+        token = identity.do_issue_app_tokens(registered.user_id, device_key=f"bench-api-{i:04d}")
+        account = ledger.do_create_customer_account(
+            owner_id=str(registered.customer_id), name=f"bench api {i}"
+        )
+        out.append((token.access_token, str(account.public_id)))
+    return out
+
+
+@contextlib.contextmanager
+def _serving() -> Iterator[int]:
+    """``rongshu serve`` on a free loopback port with this process's environment (its
+    database, DEBUG=0); yields the port once /api/v1/health answers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    command = [str(Path(sys.executable).with_name("rongshu")), "serve", "--port", str(port)]
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                if server.poll() is not None:
+                    log.seek(0)
+                    raise RuntimeError(f"rongshu serve exited: {log.read()[-2000:]!r}")
+                try:
+                    probe_http = HTTPConnection("127.0.0.1", port, timeout=2)
+                    probe_http.request("GET", "/api/v1/health")
+                    if probe_http.getresponse().status == 200:
+                        break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
+            yield port
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=60)
+
+
 def _proc_cpu(pid: int) -> float | None:
     """User + system CPU seconds of a process (None: not on this host)."""
     try:
@@ -325,8 +478,8 @@ def main() -> None:
     args = parse_args(__doc__ or "payments benchmark")
     started = time.perf_counter()
     metrics, pg = run_on_both_databases(__file__, "payments", args.quick)
-    if pg is not None:
-        metrics["orders_per_s_8c_postgres"] = metrics["orders_per_s_postgres_8c"]
+    if pg is not None:  # the issue's figure: through the API, end to end
+        metrics["orders_per_s_8c_postgres"] = metrics["api_orders_per_s_postgres_8c"]
     metrics["orders_per_s_1c_sqlite"] = metrics["orders_per_s_sqlite_1c"]
     main_db = "postgres" if pg is not None else "sqlite"
     metrics["p50_ms"] = metrics[f"p50_ms_{main_db}"]
