@@ -13,9 +13,18 @@ from rongshu.payments.types import (
 )
 
 
-def order_view(order: PaymentOrder, *, history: bool = False) -> OrderView:
+def order_view(
+    order: PaymentOrder, *, history: bool = False, created_by: str | None = None
+) -> OrderView:
+    """``history``: with its state history (read); ``created_by``: the order was just stored
+    by this actor, and its history is the one row written with it — no read (a new order
+    records the state it is stored in, docs/decisions/0006, third addendum)."""
     changes: tuple[StateChangeView, ...] = ()
-    if history:
+    if created_by is not None:
+        changes = (
+            StateChangeView("", order.state, created_by, order.auth_level, order.created_at),
+        )
+    elif history:
         changes = tuple(
             StateChangeView(c.from_state, c.to_state, c.actor, c.reason, c.at)
             for c in order.history.all()

@@ -560,7 +560,7 @@ def do_create_payment(
         replayed = _existing(customer_id, idempotency_key, request)
         if replayed is None:
             raise
-        return order_view(replayed)
+        return order_view(replayed, history=True)
     with transaction.atomic(savepoint=False):
         _stamp(order, final_state)
         actor = principal.principal_key
@@ -579,18 +579,18 @@ def do_create_payment(
                     started=started,
                     day=day,
                 )
-                return order_view(order)
+                return order_view(order, created_by=actor)
         elif fastsql.insert_new(order):
             if order.auth_level == limits.STEP_UP:  # after the insert: a replay spends nothing
                 identity.require_step_up(principal, STEP_UP_ACTION)
             _carry_out(order, actor, check, final_state, transfers, stored=True)
-            return order_view(order)
+            return order_view(order, created_by=actor)
     # The key is taken (a replay, or a concurrent twin that committed first); nothing was
     # written, so the transaction is intact for the read and for a refusal.
     replayed = _existing(customer_id, idempotency_key, request)
     if replayed is None:  # pragma: no cover - only the key can conflict
         raise PaymentRefused("The order could not be stored.", code="order_conflict")
-    return order_view(replayed)
+    return order_view(replayed, history=True)
 
 
 def _one_call(
@@ -644,12 +644,12 @@ def _one_call(
         posting=posting,
     )
     if outcome == fastpath.DONE:
-        return order_view(order)
+        return order_view(order, created_by=principal.principal_key)
     if outcome == fastpath.TAKEN:
         # a replay (or a concurrent twin that committed first); nothing was written
         replayed = _existing(principal.customer_id, idempotency_key, request)
         if replayed is not None:
-            return order_view(replayed)
+            return order_view(replayed, history=True)
     return None
 
 
@@ -1071,7 +1071,7 @@ def do_pay_merchant_qr(
                 raise PermissionDenied("Only customers make payments.")
             found = _existing(principal.customer_id, idempotency_key, request)
             if found is not None:
-                return order_view(found)
+                return order_view(found, history=True)
             _check_debit_account(principal.customer_id, debit_account_id, amount.currency)
             if not amount.is_positive:
                 raise InvalidInput(
@@ -1090,7 +1090,7 @@ def do_pay_merchant_qr(
                 idempotency_key,
                 principal.principal_key,
             )
-            return order_view(order)
+            return order_view(order, created_by=principal.principal_key)
     except IntegrityError:
         # the same key won by a concurrent submission: answer its order
         replayed = (
@@ -1100,7 +1100,7 @@ def do_pay_merchant_qr(
         )
         if replayed is None:
             raise
-        return order_view(replayed)
+        return order_view(replayed, history=True)
 
 
 def _qr_order(
@@ -1182,7 +1182,7 @@ def do_charge_payment_code(
         row.used_at = now
         row.order = order
         row.save(update_fields=["used_at", "order"])
-        return order_view(order)
+        return order_view(order, created_by=actor)
 
 
 def do_refund(
@@ -1207,7 +1207,7 @@ def do_refund(
             metadata=_meta(order),
             too_much=RefundRefused("The refund would exceed the payment."),
         )
-        return order_view(order)
+        return order_view(order, history=True)
 
 
 def refund_settled(
