@@ -48,7 +48,13 @@ first's writes (docs/decisions/0006, fourth addendum).
                                                  endpoint, is in api_vs_ledger_* instead
     duplicates_applied                           duplicate storm: 8 clients submit every one of
                                                  K keys R times, shuffled; ledger transfers
-                                                 beyond one per distinct key (must be 0)
+                                                 beyond one per distinct key (must be 0), the
+                                                 service's and the API's storms together
+    api_storm_*_{db}                             the API's storm (a key's copies sent by the 8
+                                                 clients at once): submissions, 409s answered
+                                                 (in flight; sent again after 50 ms),
+                                                 duplicates applied, keys missing, keys whose
+                                                 201 answers named more than one order
 """
 
 from __future__ import annotations
@@ -346,7 +352,51 @@ def _child(backend: str, quick: bool) -> dict[str, Any]:
         settle()
         results, wall = in_clients(lambda k: api_loop(k, seconds, CLIENTS), CLIENTS)
         api_8c = [x for r in results for x in r]
-    created = PaymentOrder.objects.count() - before
+        created = PaymentOrder.objects.count() - before
+        connections.close_all()
+
+        # The duplicate storm through the API: every key sent R times, its copies side by
+        # side in the plan, so that the 8 clients send them at the same moment; a key is
+        # one customer's (its token) with one body. A 409 (the first is still in flight) is
+        # sent again after a pause, as a client would.
+        storm_keys, storm_repeats = (50, 10) if quick else (100, 10)
+        storm_plan = [k for k in range(storm_keys) for _ in range(storm_repeats)]
+
+        def api_storm(client: int) -> dict[str, Any]:
+            http = HTTPConnection("127.0.0.1", port, timeout=60)
+            answers: dict[str, list[str]] = {}
+            in_flight = 0
+            for k in storm_plan[client::CLIENTS]:
+                token, debit = api_users[k % len(api_users)]
+                body = json.dumps(
+                    {
+                        "debit_account_id": debit,
+                        "amount": f"1.{k % 100:02d}",
+                        "payee_account_id": api_payees[k % len(api_payees)],
+                        "remittance_info": f"api storm {k}",
+                    }
+                )
+                headers = {
+                    "Authorization": f"Bearer {token}",
+                    "Idempotency-Key": f"api-storm-{k}",
+                    "Content-Type": "application/json",
+                }
+                while True:
+                    http.request("POST", "/api/v1/payments/orders", body=body, headers=headers)
+                    response = http.getresponse()
+                    answer = response.read()
+                    if response.status == 409:
+                        in_flight += 1
+                        time.sleep(0.05)
+                        continue
+                    if response.status != 201:
+                        raise RuntimeError(f"{response.status}: {answer[:300]!r}")
+                    answers.setdefault(str(k), []).append(json.loads(answer)["id"])
+                    break
+            http.close()
+            return {"answers": answers, "in_flight": in_flight}
+
+        storm_results, _ = in_clients(api_storm, CLIENTS)
     answered = len(api_1c) + len(api_8c) + 5 * (1 + CLIENTS)
     if created != answered:
         raise RuntimeError(f"{answered} orders answered 201, {created} stored")
@@ -357,6 +407,21 @@ def _child(backend: str, quick: bool) -> dict[str, Any]:
     metrics[f"api_vs_ledger_{backend}_8c"] = round(
         metrics[f"api_orders_per_s_{backend}_8c"] / ledger_8c, 3
     )
+    ids_per_key: dict[str, set[str]] = {}
+    for result in storm_results:
+        for k, ids in result["answers"].items():
+            ids_per_key.setdefault(k, set()).update(ids)
+    stored = PaymentOrder.objects.filter(idempotency_key__startswith="api-storm-")
+    settled = Transfer.objects.filter(
+        transfer_id__in=stored.values_list("settle_transfer_id", flat=True)
+    ).count()
+    metrics[f"api_storm_submissions_{backend}"] = len(storm_plan)
+    metrics[f"api_storm_in_flight_{backend}"] = sum(r["in_flight"] for r in storm_results)
+    metrics[f"api_duplicates_applied_{backend}"] = max(stored.count(), settled) - storm_keys
+    metrics[f"api_storm_missing_{backend}"] = max(0, storm_keys - settled)
+    metrics[f"api_storm_answers_differ_{backend}"] = sum(
+        len(ids) != 1 for ids in ids_per_key.values()
+    ) + (storm_keys - len(ids_per_key))
 
     # ---------------------------------------------------------------- duplicate storm
     keys, repeats = (100, 10) if quick else (100, 20)
@@ -489,7 +554,10 @@ def main() -> None:
         metrics["ratio_postgres_8c"] if pg is not None else metrics["ratio_sqlite_1c"]
     )
     metrics["duplicates_applied"] = sum(
-        metrics[f"duplicates_applied_{db}"] for db in ("sqlite", "postgres") if pg or db == "sqlite"
+        metrics[f"{path}duplicates_applied_{db}"]
+        for db in ("sqlite", "postgres")
+        if pg or db == "sqlite"
+        for path in ("", "api_")
     )
     metrics["wall_s"] = round(time.perf_counter() - started, 1)
     report("payments", metrics, quick=args.quick)
