@@ -110,8 +110,7 @@ DATABASES: dict[str, Any] = {
         os.environ.get("DATABASE_URL") or f"sqlite:///{SQLITE_PATH}",
         # Persistent connections, checked before each request reuses one: a new PostgreSQL
         # connection per request cost more than the request (a backend to start, and the
-        # prepared statements and plans of the hot paths made again; docs/decisions/0006,
-        # fifth addendum)
+        # prepared statements and plans of the hot paths made again; docs/decisions/0008)
         conn_max_age=int(os.environ.get("RONGSHU_DB_CONN_MAX_AGE", "300")),
         conn_health_checks=True,
     )
