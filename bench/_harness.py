@@ -15,11 +15,15 @@ import json
 import os
 import platform
 import re
+import signal
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -175,3 +179,54 @@ def child_main(child: Callable[[str, bool], dict[str, Any]]) -> bool:
     backend = sys.argv[sys.argv.index("--child") + 1]
     print("METRICS " + json.dumps(child(backend, "--quick" in sys.argv)))
     return True
+
+
+# ------------------------------------------------------------------ a server under test
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serving(
+    command: list[str],
+    port: int,
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 1800.0,
+) -> Iterator[float]:
+    """Start ``command`` (a server on loopback ``port``) and yield the seconds until its
+    /api/v1/health answered 200; on leaving, its whole process group is stopped. A command
+    that exits or never serves raises, with the tail of what it wrote to stderr."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,
+        )
+        try:
+            while True:
+                if process.poll() is not None:
+                    log.seek(0)
+                    tail = log.read()[-2000:]
+                    raise RuntimeError(f"{command} exited with {process.returncode}: {tail!r}")
+                try:
+                    with urllib.request.urlopen(
+                        f"http://127.0.0.1:{port}/api/v1/health", timeout=2
+                    ) as response:
+                        if response.status == 200:
+                            break
+                except OSError:
+                    if time.perf_counter() - started > timeout:
+                        raise TimeoutError(f"{command} never served") from None
+                    time.sleep(0.2)
+            yield time.perf_counter() - started
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=60)

@@ -59,19 +59,14 @@ first's writes (docs/decisions/0006, fourth addendum).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import random
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
@@ -79,10 +74,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import (
     child_main,
+    free_port,
     parse_args,
     percentile,
     report,
     run_on_both_databases,
+    serving,
     setup_django,
 )
 
@@ -307,7 +304,36 @@ def _child(backend: str, quick: bool) -> dict[str, Any]:
     )
     api_payees = [str(a) for a in payees]
     connections.close_all()
-    with _serving() as port:
+    port = free_port()
+    command = [str(Path(sys.executable).with_name("rongshu")), "serve", "--port", str(port)]
+    with serving(command, port, timeout=120):
+
+        def post_order(
+            http: HTTPConnection,
+            user: tuple[str, str],
+            payee: str,
+            amount: str,
+            key: str,
+            note: str,
+        ) -> tuple[int, bytes]:
+            """POST one order as ``user`` (token, debit account): the status and the body."""
+            token, debit = user
+            body = json.dumps(
+                {
+                    "debit_account_id": debit,
+                    "amount": amount,
+                    "payee_account_id": payee,
+                    "remittance_info": note,
+                }
+            )
+            headers = {
+                "Authorization": f"Bearer {token}",
+                "Idempotency-Key": key,
+                "Content-Type": "application/json",
+            }
+            http.request("POST", "/api/v1/payments/orders", body=body, headers=headers)
+            response = http.getresponse()
+            return response.status, response.read()
 
         def api_loop(client: int, duration: float, clients: int) -> list[float]:
             rnd = random.Random(300 + client)
@@ -317,26 +343,12 @@ def _child(backend: str, quick: bool) -> dict[str, Any]:
             end = time.perf_counter() + duration
             warm = 5
             while warm or time.perf_counter() < end:
-                token, debit = rnd.choice(mine)
-                body = json.dumps(
-                    {
-                        "debit_account_id": debit,
-                        "amount": f"0.{rnd.randint(1, 99):02d}",
-                        "payee_account_id": rnd.choice(api_payees),
-                        "remittance_info": "bench",
-                    }
-                )
-                headers = {
-                    "Authorization": f"Bearer {token}",
-                    "Idempotency-Key": uuid.uuid4().hex,
-                    "Content-Type": "application/json",
-                }
+                user, payee = rnd.choice(mine), rnd.choice(api_payees)
+                amount = f"0.{rnd.randint(1, 99):02d}"
                 started = time.perf_counter()
-                http.request("POST", "/api/v1/payments/orders", body=body, headers=headers)
-                response = http.getresponse()
-                answer = response.read()
-                if response.status != 201:
-                    raise RuntimeError(f"{response.status}: {answer[:300]!r}")
+                status, answer = post_order(http, user, payee, amount, uuid.uuid4().hex, "bench")
+                if status != 201:
+                    raise RuntimeError(f"{status}: {answer[:300]!r}")
                 if warm:
                     warm -= 1
                     end = time.perf_counter() + duration
@@ -367,30 +379,17 @@ def _child(backend: str, quick: bool) -> dict[str, Any]:
             answers: dict[str, list[str]] = {}
             in_flight = 0
             for k in storm_plan[client::CLIENTS]:
-                token, debit = api_users[k % len(api_users)]
-                body = json.dumps(
-                    {
-                        "debit_account_id": debit,
-                        "amount": f"1.{k % 100:02d}",
-                        "payee_account_id": api_payees[k % len(api_payees)],
-                        "remittance_info": f"api storm {k}",
-                    }
-                )
-                headers = {
-                    "Authorization": f"Bearer {token}",
-                    "Idempotency-Key": f"api-storm-{k}",
-                    "Content-Type": "application/json",
-                }
+                user, payee = api_users[k % len(api_users)], api_payees[k % len(api_payees)]
                 while True:
-                    http.request("POST", "/api/v1/payments/orders", body=body, headers=headers)
-                    response = http.getresponse()
-                    answer = response.read()
-                    if response.status == 409:
+                    status, answer = post_order(
+                        http, user, payee, f"1.{k % 100:02d}", f"api-storm-{k}", f"api storm {k}"
+                    )
+                    if status == 409:
                         in_flight += 1
                         time.sleep(0.05)
                         continue
-                    if response.status != 201:
-                        raise RuntimeError(f"{response.status}: {answer[:300]!r}")
+                    if status != 201:
+                        raise RuntimeError(f"{status}: {answer[:300]!r}")
                     answers.setdefault(str(k), []).append(json.loads(answer)["id"])
                     break
             http.close()
@@ -492,39 +491,6 @@ def _api_customers(n: int) -> list[tuple[str, str]]:
         )
         out.append((token.access_token, str(account.public_id)))
     return out
-
-
-@contextlib.contextmanager
-def _serving() -> Iterator[int]:
-    """``rongshu serve`` on a free loopback port with this process's environment (its
-    database, DEBUG=0); yields the port once /api/v1/health answers."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    command = [str(Path(sys.executable).with_name("rongshu")), "serve", "--port", str(port)]
-    with tempfile.TemporaryFile() as log:
-        server = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True
-        )
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                if server.poll() is not None:
-                    log.seek(0)
-                    raise RuntimeError(f"rongshu serve exited: {log.read()[-2000:]!r}")
-                try:
-                    probe_http = HTTPConnection("127.0.0.1", port, timeout=2)
-                    probe_http.request("GET", "/api/v1/health")
-                    if probe_http.getresponse().status == 200:
-                        break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.2)
-            yield port
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=60)
 
 
 def _proc_cpu(pid: int) -> float | None:
