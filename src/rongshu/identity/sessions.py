@@ -129,6 +129,7 @@ _HASH_MARK = "\x00token-hash"
 _TIME_MARK = dt.datetime(1970, 1, 2, tzinfo=dt.UTC)
 # (database alias, vendor) → the token query's SQL and where its two values go
 _TOKEN_SQL: dict[tuple[str, str], tuple[str, list[Any], int, int]] = {}
+_EXPIRES = AccessToken._meta.get_field("expires_at")
 
 
 def _token_query(token_hash: str, now: dt.datetime) -> tuple[str, list[Any]]:
@@ -142,14 +143,13 @@ def _token_query(token_hash: str, now: dt.datetime) -> tuple[str, list[Any]]:
         ).values_list(*_TOKEN_FIELDS)[:1]
         sql, marked = query.query.sql_with_params()
         params = list(marked)
-        expires = AccessToken._meta.get_field("expires_at")
-        time_mark = expires.get_db_prep_value(_TIME_MARK, connection)
+        time_mark = _EXPIRES.get_db_prep_value(_TIME_MARK, connection)
         found = (sql, params, params.index(_HASH_MARK), params.index(time_mark))
         _TOKEN_SQL[key] = found
     sql, template, at_hash, at_time = found
     params = list(template)
     params[at_hash] = token_hash
-    params[at_time] = AccessToken._meta.get_field("expires_at").get_db_prep_value(now, connection)
+    params[at_time] = _EXPIRES.get_db_prep_value(now, connection)
     return sql, params
 
 
