@@ -475,3 +475,26 @@ def test_a_large_batch_event_is_the_row_record_events_writes(bank: Account) -> N
     assert (event.state, event.attempts, event.dedupe_key) == (OutboxEvent.PENDING, 0, None)
     assert event.delivered_handlers == [] and event.event_id.version == 7
     assert [t["amount"] for t in iter_transfers(event.payload)] == list(range(1, 701))
+
+
+def test_ledger_owners_answers_owners_of_and_is_inlined(bank: Account) -> None:
+    """PostgreSQL: the ledger's SQL read of owners (other domains' functions call it) gives
+    the rows ``queries.owners_of`` gives, and a call in a query's FROM is inlined into it —
+    planned as a read of the account table, not a function scan planned again per call."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL function")
+    from rongshu.ledger import queries
+
+    a, b = make_account(), make_account()
+    ids = [a.public_id, b.public_id, bank.public_id, uuid.uuid4()]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM ledger_owners(%s::uuid[])", [ids])
+        rows = {row[0]: tuple(row) for row in cursor.fetchall()}
+        cursor.execute("EXPLAIN SELECT * FROM ledger_owners(%s::uuid[])", [ids])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert rows == {
+        key: (o.public_id, o.owner_type, o.owner_id, o.currency, o.name)
+        for key, o in queries.owners_of(ids).items()
+    }
+    assert len(rows) == 3
+    assert "Function Scan" not in plan and "ledger_account" in plan, plan
