@@ -632,11 +632,12 @@ def _one_call(
     posting = transfers[0]
     _stamp(order, PaymentOrder.SETTLED)
     path = _path(order, PaymentOrder.SETTLED)
+    actor = principal.principal_key
     # one statement: atomic by itself, in the caller's transaction or without one
     outcome = fastpath.internal_order(
         order,
         payee_name=request.payee_name,
-        actor=principal.principal_key,
+        actor=actor,
         path=path,
         events=_events(order, path),
         caps=(caps.daily, caps.yearly),
@@ -644,7 +645,7 @@ def _one_call(
         posting=posting,
     )
     if outcome == fastpath.DONE:
-        return order_view(order, created_by=principal.principal_key)
+        return order_view(order, created_by=actor)
     if outcome == fastpath.TAKEN:
         # a replay (or a concurrent twin that committed first); nothing was written
         replayed = _existing(principal.customer_id, idempotency_key, request)
