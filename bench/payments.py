@@ -15,12 +15,16 @@ idempotency key, payee by ledger account id; limits, the registered payment rule
 its state history, the outbox events and the ledger posting). The ledger baseline runs the
 same loop with one ``ledger.do_create_transfers`` per transaction between the same accounts.
 The two loops run in ABBA order (transfers, orders, orders, transfers; each phase half the
-time), and on PostgreSQL each phase starts after a ``VACUUM (ANALYZE)``, as pgbench starts its
-runs: otherwise the phase that always ran second could carry the autovacuum owed to the
-first's writes (docs/decisions/0006, fourth addendum).
+time), twice in a full run (once with ``--quick``; docs/decisions/0006, sixth addendum), and
+on PostgreSQL each phase starts after a ``VACUUM (ANALYZE)``, as pgbench starts its runs:
+otherwise the phase that always ran second could carry the autovacuum owed to the first's
+writes (docs/decisions/0006, fourth addendum).
 
     orders_per_s_{sqlite,postgres}_{1c,8c}       payment orders per second (the service)
     ledger_per_s_{sqlite,postgres}_{1c,8c}       raw ledger single transfers per second
+    ratio_{db}_{1c,8c}                           orders/s ÷ ledger/s; ratio_{db}_8c_by_cycle:
+                                                 that of each ABBA cycle (its spread is the
+                                                 run's own noise)
     api_orders_per_s_{db}_{1c,8c}                orders per second through the REST API, end
                                                  to end: registered customers with app tokens,
                                                  ``rongshu serve`` (gunicorn, its defaults) on
@@ -110,7 +114,8 @@ def _child(backend: str, quick: bool) -> dict[str, Any]:
     call_command("migrate", verbosity=0)
     ledger.do_create_chart_of_accounts(["CNY"])
     cash = ledger.get_chart_account("cash.CNY").public_id
-    seconds = 2.0 if quick else 8.0
+    seconds = 2.0 if quick else 8.0  # per loop and cycle
+    cycles = 1 if quick else 2
     metrics: dict[str, Any] = {}
 
     def make_payers(n: int, tag: str) -> list[tuple[Principal, uuid.UUID]]:
@@ -226,33 +231,48 @@ def _child(backend: str, quick: bool) -> dict[str, Any]:
         lat = [x for r in results for x in r]
         return len(lat), max(wall, duration), lat
 
-    def rates(clients: int) -> tuple[float, float, list[float]]:
-        """Transfers/s and orders/s with ``clients`` clients, and the orders' latencies: the
-        two loops in ABBA order (transfers, orders, orders, transfers), each phase half the
-        time, so that a drift of the host over the run weighs on both alike."""
+    def rates(clients: int) -> tuple[float, float, list[float], list[float]]:
+        """Transfers/s and orders/s with ``clients`` clients, the orders' latencies and the
+        ratio of each cycle: ``cycles`` rounds of the two loops in ABBA order (transfers,
+        orders, orders, transfers), each phase half the time, so that a drift of the host
+        over the run weighs on both alike; the rates are the totals' (docs/decisions/0006,
+        sixth addendum)."""
         done = {"ledger": [0, 0.0], "orders": [0, 0.0]}
         lat: list[float] = []
-        for name in ("ledger", "orders", "orders", "ledger"):
-            loop = ledger_loop if name == "ledger" else order_loop
-            n, wall, phase_lat = phase(loop, clients, seconds / 2)
-            done[name][0] += n
-            done[name][1] += wall
-            if name == "orders":
-                lat += phase_lat
+        by_cycle = []
+        for _cycle in range(cycles):
+            cycle = {"ledger": [0, 0.0], "orders": [0, 0.0]}
+            for name in ("ledger", "orders", "orders", "ledger"):
+                loop = ledger_loop if name == "ledger" else order_loop
+                n, wall, phase_lat = phase(loop, clients, seconds / 2)
+                for tally in (done, cycle):
+                    tally[name][0] += n
+                    tally[name][1] += wall
+                if name == "orders":
+                    lat += phase_lat
+            by_cycle.append(
+                round(
+                    (cycle["orders"][0] / cycle["orders"][1])
+                    / (cycle["ledger"][0] / cycle["ledger"][1]),
+                    3,
+                )
+            )
         return (
             done["ledger"][0] / done["ledger"][1],
             done["orders"][0] / done["orders"][1],
             lat,
+            by_cycle,
         )
 
-    ledger_1c, orders_1c, lat = rates(1)
-    ledger_8c, orders_8c, _ = rates(CLIENTS)
+    ledger_1c, orders_1c, lat, _ = rates(1)
+    ledger_8c, orders_8c, _, ratio_by_cycle = rates(CLIENTS)
     metrics[f"orders_per_s_{backend}_1c"] = round(orders_1c, 1)
     metrics[f"orders_per_s_{backend}_8c"] = round(orders_8c, 1)
     metrics[f"ledger_per_s_{backend}_1c"] = round(ledger_1c, 1)
     metrics[f"ledger_per_s_{backend}_8c"] = round(ledger_8c, 1)
     metrics[f"ratio_{backend}_1c"] = round(orders_1c / ledger_1c, 3)
     metrics[f"ratio_{backend}_8c"] = round(orders_8c / ledger_8c, 3)
+    metrics[f"ratio_{backend}_8c_by_cycle"] = ratio_by_cycle
     metrics[f"p50_ms_{backend}"] = round(percentile(lat, 50) * 1000, 3)
     metrics[f"p99_ms_{backend}"] = round(percentile(lat, 99) * 1000, 3)
 
