@@ -125,3 +125,23 @@ def test_outbox_row_template_is_the_row_record_events_writes() -> None:
     assert params["delivered_at"] is None and row.delivered_at is None
     assert params["next_attempt_at"] == params["created_at"] == now
     assert isinstance(params["event_id"], uuid.UUID | str)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hot_path_cursors_take_the_requests_health_check() -> None:
+    """A kept connection is checked once per request before its first use (Django's
+    ``CONN_HEALTH_CHECKS``): by the hot paths' own cursors too, which are often a request's
+    first (the token's look-up), so that a dead connection is replaced, not failed on."""
+    connection.ensure_connection()
+    dead = connection.connection
+    connection.health_check_enabled = True
+    connection.health_check_done = False  # as at the start of a request
+    usable = connection.is_usable
+    connection.is_usable = lambda: False  # type: ignore[method-assign]
+    try:
+        assert fastsql.fetchall("SELECT 1", []) == [(1,)]
+    finally:
+        connection.is_usable = usable  # type: ignore[method-assign]
+        connection.health_check_enabled = False
+    assert connection.connection is not dead  # replaced before the statement
+    assert connection.health_check_done

@@ -216,6 +216,7 @@ def prepared_cursor() -> Any:
         "prepare_threshold" in options and options["prepare_threshold"] is None
     ):
         return bound_cursor()
+    db.close_if_health_check_failed()  # as Django's own cursor(): once per request
     db.ensure_connection()
     db.validate_thread_sharing()
     conn = db.connection
@@ -246,6 +247,7 @@ def bound_cursor() -> Any:
     quoted into the text element by element (Django's cursors bind on the client). Never
     prepared; close it (``with``)."""
     db = connections[DEFAULT_DB_ALIAS]
+    db.close_if_health_check_failed()
     db.ensure_connection()
     raw = _cursor_class(prepare=False)(db.connection)
     return db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
