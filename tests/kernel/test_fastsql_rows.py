@@ -127,6 +127,46 @@ def test_outbox_row_template_is_the_row_record_events_writes() -> None:
     assert isinstance(params["event_id"], uuid.UUID | str)
 
 
+def _stored(record: Any) -> dict[str, Any]:
+    row = type(record).objects.filter(pk=record.pk).values().get()
+    row["response_body"] = bytes(row["response_body"])  # memoryview on PostgreSQL
+    return row
+
+
+def test_update_writes_what_save_with_update_fields_writes() -> None:
+    """``fastsql.update`` (the idempotent answer's hot path) stores exactly what the ORM's
+    ``save(update_fields=…)`` stores — bytes, JSON, text, integers — and touches no other
+    column; a row that is gone answers 0."""
+    from rongshu.kernel.models import IdempotencyRecord
+
+    now = clock.now()
+    fields = ("state", "response_status", "response_body", "response_headers")
+
+    def claimed(key: str) -> IdempotencyRecord:
+        return IdempotencyRecord.objects.create(
+            scope="s", key=key, fingerprint="f", lease_until=now, created_at=now
+        )
+
+    by_orm, by_sql = claimed("a"), claimed("b")
+    for record in (by_orm, by_sql):
+        record.state = IdempotencyRecord.DONE
+        record.response_status = 201
+        record.response_body = '{"名": "é"}'.encode() + bytes([0, 255])
+        record.response_headers = {"Location": "/x/1", "X-Note": "引号\"'"}
+        record.fingerprint = "changed in memory only"
+    by_orm.save(update_fields=fields)
+    assert fastsql.update(by_sql, fields) == 1
+    orm_row, sql_row = _stored(by_orm), _stored(by_sql)
+    for row in (orm_row, sql_row):
+        assert row["fingerprint"] == "f"  # not among the fields: untouched
+        del row["id"], row["key"]
+    assert sql_row == orm_row
+    assert sql_row["response_headers"] == by_sql.response_headers
+    by_sql.delete()
+    by_sql.pk = by_orm.pk + 1000
+    assert fastsql.update(by_sql, fields) == 0
+
+
 @pytest.mark.django_db(transaction=True)
 def test_hot_path_cursors_take_the_requests_health_check() -> None:
     """A kept connection is checked once per request before its first use (Django's

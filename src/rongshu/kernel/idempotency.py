@@ -140,7 +140,7 @@ def _finish(record: IdempotencyRecord, response: StoredResponse) -> None:
     record.response_body = response.body
     record.response_content_type = response.content_type
     record.response_headers = response.headers
-    record.save(update_fields=_FINISHED)
+    fastsql.update(record, _FINISHED)  # the ORM's save(update_fields=…), compiled once
 
 
 def _release(record: IdempotencyRecord) -> None:
