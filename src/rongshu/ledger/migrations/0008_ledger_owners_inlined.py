@@ -14,9 +14,13 @@ signature, same rows; nothing to do on SQLite.
 
 from __future__ import annotations
 
+import importlib
+
 from django.db import migrations
 
 from rongshu.kernel.migration_ops import postgresql_only
+
+_V7 = importlib.import_module("rongshu.ledger.migrations.0007_ledger_owners")
 
 CREATE = """
 CREATE OR REPLACE FUNCTION ledger_owners(p_ids uuid[])
@@ -30,21 +34,8 @@ AS $$
 $$
 """
 
-# 0007's definition (a function's language can be replaced in place)
-BACK = """
-CREATE OR REPLACE FUNCTION ledger_owners(p_ids uuid[])
-RETURNS TABLE (public_id uuid, owner_type varchar, owner_id varchar, currency varchar,
-               name varchar)
-LANGUAGE plpgsql STABLE
-AS $$
-BEGIN
-    RETURN QUERY
-        SELECT a.public_id, a.owner_type, a.owner_id, a.currency, a.name
-          FROM ledger_account a
-         WHERE a.public_id = ANY (p_ids);
-END
-$$
-"""
+# back: 0007's definition (a function's language can be replaced in place)
+BACK = _V7.CREATE
 
 
 class Migration(migrations.Migration):
