@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import DatabaseError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -99,6 +100,22 @@ def test_exception_releases_the_key_and_writes_nothing() -> None:
         run_idempotent("u1", "k1", fp, crash)
     assert AuditEntry.objects.count() == 0
     assert not IdempotencyRecord.objects.exists()
+
+
+def test_an_answer_whose_record_vanished_is_not_committed() -> None:
+    """As the ORM's save(update_fields) does, storing the answer of a record that is gone
+    (purged or released meanwhile) raises, and the command's work rolls back with it."""
+    fp = fingerprint("POST", "/x", b"{}")
+    before = AuditEntry.objects.count()
+
+    def execute() -> StoredResponse:
+        IdempotencyRecord.objects.filter(scope="u1", key="gone").delete()
+        return _work()()
+
+    with pytest.raises(DatabaseError):
+        run_idempotent("u1", "gone", fp, execute)
+    assert AuditEntry.objects.count() == before
+    assert not IdempotencyRecord.objects.filter(scope="u1", key="gone").exists()
 
 
 @pytest.mark.parametrize("key", [None, "", "has space", "x" * 256, "ключ"])

@@ -28,6 +28,7 @@ __all__ = [
     "insert_new",
     "json_insert_sql",
     "json_row",
+    "one_statement",
     "prep",
     "prepared_cursor",
     "saved",
@@ -93,17 +94,10 @@ def insert_new(obj: models.Model) -> bool:
 def _insert(objs: Sequence[models.Model], *, skip_conflict: bool) -> bool:
     model = type(objs[0])
     sql, fields = _insert_plan(model, len(objs), skip_conflict)
-    params = []
-    for obj in objs:
-        for field in fields:
-            value = field.pre_save(obj, True)
-            if type(value) not in _AS_IS.get(type(field), _NOTHING):
-                value = field.get_db_prep_save(value, connection)
-            params.append(value)
+    params = [_db_value(field, obj, True) for obj in objs for field in fields]
     auto = model._meta.auto_field
-    # one row on PostgreSQL (a claim, an order): a prepared statement, parsed once
-    one = len(objs) == 1 and connection.vendor == "postgresql"
-    with nullcontext(prepared_cursor()) if one else connection.cursor() as cursor:
+    # one row (a claim, an order): prepared on PostgreSQL; many: a text that varies
+    with one_statement() if len(objs) == 1 else connection.cursor() as cursor:
         cursor.execute(sql, params)
         keys = cursor.fetchall() if auto is not None else []
         if skip_conflict and (keys == [] if auto is not None else cursor.rowcount == 0):
@@ -129,22 +123,21 @@ def update(obj: models.Model, names: Sequence[str]) -> int:
     """UPDATE the columns of ``names`` (field names) of ``obj``'s stored row — what
     ``obj.save(update_fields=names)`` writes, in one statement built once per model and
     fields (prepared on PostgreSQL) instead of a query compiled on every call. Returns the
-    number of rows updated (0: the row is gone; the ORM would raise)."""
+    number of rows updated (0: the row is gone, where the ORM raises)."""
     sql, fields = _update_plan(type(obj), tuple(names))
-    params = []
-    for field in fields:
-        value = field.pre_save(obj, False)
-        if type(value) not in _AS_IS.get(type(field), _NOTHING):
-            value = field.get_db_prep_save(value, connection)
-        params.append(value)
+    params = [_db_value(field, obj, False) for field in fields]
     params.append(obj.pk)
-    if connection.vendor == "postgresql":
-        cursor = prepared_cursor()
+    with one_statement() as cursor:
         cursor.execute(sql, params)
         return int(cursor.rowcount)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return int(cursor.rowcount)
+
+
+def _db_value(field: Any, obj: models.Model, add: bool) -> Any:
+    """``obj``'s value of ``field`` as the ORM would bind it (``add``: for an INSERT)."""
+    value = field.pre_save(obj, add)
+    if type(value) not in _AS_IS.get(type(field), _NOTHING):
+        value = field.get_db_prep_save(value, connection)
+    return value
 
 
 def saved(obj: models.Model, pk: Any = None) -> None:
@@ -269,13 +262,17 @@ def prepared_cursor() -> Any:
 def fetchall(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     """The rows of a hot-path read: prepared on PostgreSQL (:func:`prepared_cursor`), on a
     plain cursor elsewhere."""
+    with one_statement() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+def one_statement() -> Any:
+    """A cursor (as a context manager) for one hot-path statement: on PostgreSQL the
+    connection's reused :func:`prepared_cursor` (left open), elsewhere a plain cursor."""
     if connection.vendor == "postgresql":
-        cursor = prepared_cursor()
-        cursor.execute(sql, params)
-        return list(cursor.fetchall())
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return list(cursor.fetchall())
+        return nullcontext(prepared_cursor())
+    return connection.cursor()
 
 
 def bound_cursor() -> Any:

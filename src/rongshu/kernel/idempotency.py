@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from rongshu.kernel import clock, fastsql
 from rongshu.kernel.errors import Conflict, InvalidInput, RuleViolation
@@ -140,7 +140,9 @@ def _finish(record: IdempotencyRecord, response: StoredResponse) -> None:
     record.response_body = response.body
     record.response_content_type = response.content_type
     record.response_headers = response.headers
-    fastsql.update(record, _FINISHED)  # the ORM's save(update_fields=…), compiled once
+    # the ORM's save(update_fields=…), compiled once; as there, a vanished row is an error
+    if fastsql.update(record, _FINISHED) != 1:
+        raise DatabaseError("The idempotency record to finish is gone.")
 
 
 def _release(record: IdempotencyRecord) -> None:
