@@ -162,8 +162,7 @@ def test_update_writes_what_save_with_update_fields_writes() -> None:
         del row["id"], row["key"]
     assert sql_row == orm_row
     assert sql_row["response_headers"] == by_sql.response_headers
-    by_sql.delete()
-    by_sql.pk = by_orm.pk + 1000
+    IdempotencyRecord.objects.filter(pk=by_sql.pk).delete()
     assert fastsql.update(by_sql, fields) == 0
 
 
@@ -174,14 +173,14 @@ def test_hot_path_cursors_take_the_requests_health_check() -> None:
     first (the token's look-up), so that a dead connection is replaced, not failed on."""
     connection.ensure_connection()
     dead = connection.connection
+    enabled, usable = connection.health_check_enabled, connection.is_usable
     connection.health_check_enabled = True
     connection.health_check_done = False  # as at the start of a request
-    usable = connection.is_usable
     connection.is_usable = lambda: False  # type: ignore[method-assign]
     try:
         assert fastsql.fetchall("SELECT 1", []) == [(1,)]
     finally:
         connection.is_usable = usable  # type: ignore[method-assign]
-        connection.health_check_enabled = False
+        connection.health_check_enabled = enabled
     assert connection.connection is not dead  # replaced before the statement
     assert connection.health_check_done
