@@ -3,6 +3,7 @@ close; object-level authorization (another customer's account answers 404)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -10,8 +11,13 @@ import pytest
 from django.test import Client
 
 from rongshu.accounts.models import CustomerAccount
+from rongshu.kernel import clock
+from rongshu.kernel.outbox import dispatch_pending
+from rongshu.payments import services as payments
+from rongshu.payments.clearing import process_inbound
 from tests.accounts.builders import customer, deposit, external_type1
 from tests.identity.builders import app_tokens, bearer
+from tests.payments_clearing.conftest import QUIET
 
 pytestmark = pytest.mark.django_db
 
@@ -151,3 +157,35 @@ def test_freeze_unfreeze_close_and_preferences(api_client: Client) -> None:
         api_client.get("/api/v1/notification-preferences", **headers).json()["quiet_end"]
         == "07:00:00"
     )
+
+
+def test_close_to_another_bank_answers_closing_then_the_account_is_gone(
+    api_client: Client, settings: Any
+) -> None:
+    settings.RONGSHU_CLEARING_SIMULATOR = dict(QUIET)
+    c = customer("赵六")
+    headers = _auth(c)
+    opened = _post(
+        api_client,
+        "/api/v1/accounts",
+        {"account_type": 2, "bind_bank_code": "105", "bind_account_number": external_type1("赵六")},
+        headers,
+    ).json()
+    deposit(CustomerAccount.objects.get(public_id=opened["id"]), 12_34)
+    r = _post(api_client, f"/api/v1/accounts/{opened['id']}/close", {}, headers)
+    assert r.status_code == 200, r.content
+    assert (r.json()["status"], r.json()["balance"], r.json()["available"]) == (
+        "closing",
+        "12.34",
+        "0.00",
+    )
+    again = _post(api_client, f"/api/v1/accounts/{opened['id']}/close", {}, headers)
+    assert (again.status_code, again.json()["code"]) == (409, "account_state_invalid")
+    payments.do_submit_pending()  # (the test's transaction never commits: no after-commit)
+    with clock.frozen_time(clock.now() + dt.timedelta(minutes=5)):
+        process_inbound()
+        dispatch_pending()
+    listed = api_client.get("/api/v1/accounts", **headers).json()["accounts"]
+    assert listed == []
+    closed = api_client.get(f"/api/v1/accounts/{opened['id']}", **headers).json()
+    assert (closed["status"], closed["balance"]) == ("closed", "0.00")

@@ -127,16 +127,6 @@ def test_close_with_a_pending_hold_is_refused_and_nothing_changes() -> None:
     assert (view.status, view.balance, view.available) == ("open", 100_00, 70_00)
 
 
-def test_close_to_an_external_bank_goes_through_interbank_settlement() -> None:
-    c = customer()
-    account = open_type2(c)
-    deposit(account, 50_00)
-    settlement = ledger.get_chart_account("settlement.ibps.CNY").public_id
-    before = ledger_queries.get_account(settlement).balance
-    services.do_close_my_account(c.principal, account.public_id)
-    assert ledger_queries.get_account(settlement).balance == before - 50_00
-
-
 def test_freeze_then_unfreeze_needs_step_up() -> None:
     c = customer()
     account = open_type2(c)

@@ -1,9 +1,11 @@
 """Digital banking journey in headless Chromium at a phone-sized viewport: register, open a
 Type II account bound to another bank's Type I account, see it on the home page, receive a
-transfer, see the message and the statement line, download the statement as CSV and as PDF."""
+transfer, see the message and the statement line, download the statement as CSV and as PDF,
+then close the account: it is "closing" until the other bank has the money, then gone."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Any
@@ -12,11 +14,16 @@ import pytest
 
 from rongshu.accounts.models import CustomerAccount
 from rongshu.accounts.verifier import do_register_external_account
+from rongshu.kernel import clock
+from rongshu.kernel.outbox import dispatch_pending
 from rongshu.kernel.pdf import extract_text
 from rongshu.ledger import services as ledger
+from rongshu.payments.clearing import process_inbound
+from rongshu.payments.models import PaymentOrder
 from tests.browser.conftest import screenshot
 from tests.browser.test_identity import wait_for_code
 from tests.identity.builders import next_phone, resident_id
+from tests.payments_clearing.conftest import QUIET
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
@@ -34,6 +41,7 @@ def test_open_type2_receive_money_and_download_statement(page: Any, settings: An
         "per_minute": 10,
     }
     settings.RONGSHU_ACCOUNTS = {"verifier_delay_ms": 200}
+    settings.RONGSHU_CLEARING_SIMULATOR = dict(QUIET)
     ledger.do_create_chart_of_accounts(["CNY"])
     phone, password, name = next_phone(), "browser-pass-2026", "欧阳娜娜"
     external = "6217000010001234567"
@@ -118,3 +126,23 @@ def test_open_type2_receive_money_and_download_statement(page: Any, settings: An
     assert data.startswith(b"%PDF-")
     pdf_text = extract_text(data)
     assert "房租退款" in pdf_text and "1234.56" in pdf_text and account.account_number in pdf_text
+
+    # close it: the balance leaves for the bound account at the other bank
+    page.click("#close-account summary")
+    page.check("input[name=confirm]")
+    with page.expect_navigation():
+        page.click("#close")
+    assert page.url.endswith(f"/me/accounts/{account.public_id}/")
+    assert page.locator("#closing").is_visible()
+    screenshot(page, "accounts-closing")
+    order = PaymentOrder.objects.get(debit_account_id=account.ledger_account_id)
+    assert (order.state, order.creditor_account_number) == ("submitted", external)
+    # the network's settlement arrives (its simulated delay passed) and is acted on
+    with clock.frozen_time(clock.now() + dt.timedelta(minutes=5)):
+        process_inbound()
+        dispatch_pending()
+        dispatch_pending()
+    page.goto(base + "/me/")
+    assert page.locator(f"a.acct[data-number='{account.account_number}']").count() == 0
+    account.refresh_from_db()
+    assert account.status == "closed"

@@ -139,3 +139,21 @@ def notify_payment(event: OutboxEvent) -> None:
 
 for _event_type in PAYMENT_EVENT_TYPES:
     handles(_event_type, name="accounts.notify_payment")(notify_payment)
+
+
+def settle_close_sweep(event: OutboxEvent) -> None:
+    """A closing account's sweep order settled, was rejected or came back: close the account
+    or open it again (``services.settle_close_sweep``; other orders are not looked at)."""
+    from rongshu.accounts.services import settle_close_sweep as settle
+
+    payload: dict[str, Any] = event.payload
+    state = str(payload.get("state") or event.event_type.rsplit(".", 1)[-1])
+    settle(str(payload.get("order_id", "")), state, int(payload.get("amount_minor", 0)))
+
+
+for _event_type in (
+    "payments.PaymentSettled",
+    "payments.PaymentRejected",
+    "payments.PaymentReturned",
+):
+    handles(_event_type, name="accounts.settle_close_sweep")(settle_close_sweep)

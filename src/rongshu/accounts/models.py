@@ -30,8 +30,9 @@ class CustomerAccount(models.Model):
     TYPE_III = 3
     TYPES = [(TYPE_I, "Type I"), (TYPE_II, "Type II"), (TYPE_III, "Type III")]
     OPEN = "open"
+    CLOSING = "closing"  # its balance is on its way to the bound account at another bank
     CLOSED = "closed"
-    STATUSES = [(OPEN, "open"), (CLOSED, "closed")]
+    STATUSES = [(OPEN, "open"), (CLOSING, "closing"), (CLOSED, "closed")]
 
     public_id = models.UUIDField(default=new_id, unique=True, editable=False)
     holder = models.ForeignKey(AccountHolder, on_delete=models.PROTECT, related_name="accounts")
@@ -52,6 +53,8 @@ class CustomerAccount(models.Model):
     verification_note = models.CharField(max_length=300, blank=True)
     opened_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
+    # while ``closing``: the payment order (public id) sweeping the balance to another bank
+    closing_order_id = models.UUIDField(null=True, blank=True, unique=True)
 
     def __str__(self) -> str:
         return f"{self.account_number} (type {self.account_type})"

@@ -33,6 +33,12 @@ TITLES: dict[str, str] = {
     gettext_noop("Payments out stopped"): "账户已止付 Payments out stopped",
     gettext_noop("Account unfrozen"): "账户已恢复 Account unfrozen",
     gettext_noop("Account closed"): "账户已销户 Account closed",
+    gettext_noop(
+        "Account not closed: the transfer came back"
+    ): "销户未完成：转账被退回 Account not closed: the transfer came back",
+    gettext_noop(
+        "Account not closed: money arrived while closing"
+    ): "销户未完成：销户期间有资金入账 Account not closed: money arrived while closing",
     gettext_noop("Payment settled"): "付款成功 Payment settled",
     gettext_noop("Payment rejected"): "付款被拒 Payment rejected",
     gettext_noop("Payment returned"): "付款退回 Payment returned",

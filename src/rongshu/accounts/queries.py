@@ -33,8 +33,8 @@ from rongshu.ledger.types import AccountView, StatementLine
 
 
 def _status(account: CustomerAccount, view: AccountView) -> str:
-    if account.status == CustomerAccount.CLOSED:
-        return "closed"
+    if account.status in (CustomerAccount.CLOSED, CustomerAccount.CLOSING):
+        return account.status
     if account.self_frozen:
         return "frozen"
     return "open" if view.status == "open" else "blocked"
@@ -70,7 +70,7 @@ def get_overview(principal: Principal, *, include_closed: bool = False) -> Overv
     customer_id = _customer_id(principal)
     rows = CustomerAccount.objects.filter(customer_id=customer_id).order_by("account_type", "pk")
     if not include_closed:
-        rows = rows.filter(status=CustomerAccount.OPEN)
+        rows = rows.exclude(status=CustomerAccount.CLOSED)
     views = {
         v.public_id: v
         for v in ledger_queries.list_accounts(owner_type="customer", owner_id=str(customer_id))

@@ -47,9 +47,12 @@ def _is_to_bound(account: CustomerAccount, check: PaymentCheck) -> bool:
         and check.counterparty_account_id == account.bound_ledger_account_id
     ):
         return True
+    # the bound bank's code as stored (a 3-digit bank type code, or a CNAPS code), or any
+    # CNAPS code of that bank (its first three digits): a close sweep goes to the head office
+    bank = check.counterparty_bank_code or ""
     return bool(
         account.bound_bank_code
-        and check.counterparty_bank_code == account.bound_bank_code
+        and (bank == account.bound_bank_code or bank[:3] == account.bound_bank_code)
         and check.counterparty_account_number == account.bound_account_number
     )
 

@@ -40,6 +40,8 @@ from rongshu.identity.types import Action, Principal
 from rongshu.kernel import clock
 from rongshu.kernel.audit import do_audit
 from rongshu.kernel.errors import InvalidInput
+from rongshu.kernel.ids import new_id
+from rongshu.kernel.money import Money
 from rongshu.kernel.outbox import record_event
 from rongshu.ledger import queries as ledger_queries
 from rongshu.ledger import services as ledger
@@ -294,11 +296,23 @@ def do_unfreeze_my_account(principal: Principal, account_id: uuid.UUID) -> Custo
         return account
 
 
-def do_close_my_account(principal: Principal, account_id: uuid.UUID) -> CustomerAccount:
-    """Close a Type II/III account: the balance goes to the bound account, then the ledger
-    account is closed. Refused with pending holds; all or nothing."""
+def do_close_my_account(
+    principal: Principal, account_id: uuid.UUID, *, channel: str = "api"
+) -> CustomerAccount:
+    """Close a Type II/III account: its balance goes to the bound account, then the ledger
+    account is closed. Refused with pending holds or while frozen; all or nothing.
+
+    Bound to one of our accounts: one ledger transfer, and the account is closed at once.
+    Bound to another bank's: the balance leaves as an interbank payment order to the bound
+    account (``payments.services.do_create_close_sweep``: no fee, outside the channel's
+    limits, the payment's step-up above its threshold) and the account is ``closing`` until
+    the network answers (:func:`settle_close_sweep`): settled → closed; rejected or
+    returned → open again, with its money back. Its ledger account stays open meanwhile:
+    the order's hold covers the whole balance."""
     with transaction.atomic():
         account = access_account(principal, account_id, lock=True)
+        if account.status == CustomerAccount.CLOSING:
+            raise InvalidState("The account is closing: its balance is on its way to the bank.")
         if account.status != CustomerAccount.OPEN:
             raise InvalidState("The account is already closed.")
         if account.account_type == 1:
@@ -307,43 +321,132 @@ def do_close_my_account(principal: Principal, account_id: uuid.UUID) -> Customer
             raise InvalidState("Unfreeze the account before closing it.")
         if ledger_queries.list_holds(account.ledger_account_id):
             raise HoldsPending()
-        view = ledger_queries.get_account(account.ledger_account_id)
-        swept = view.balance
+        swept = ledger_queries.get_account(account.ledger_account_id).balance
+        if swept > 0 and account.bound_ledger_account_id is None:
+            _start_close_sweep(principal, account, swept, channel)
+            return account
         if swept > 0:
-            if account.bound_ledger_account_id is not None:
-                target = account.bound_ledger_account_id
-                code = "close_sweep"
-            else:  # to another bank: out through the interbank settlement account
-                target = ledger.get_chart_account(f"settlement.ibps.{account.currency}").public_id
-                code = "close_sweep_interbank"
+            assert account.bound_ledger_account_id is not None
             ledger.do_transfer(
                 debit=account.ledger_account_id,
-                credit=target,
+                credit=account.bound_ledger_account_id,
                 amount=swept,
                 currency=account.currency,
-                code=code,
+                code="close_sweep",
                 transfer_id=uuid.uuid5(account.public_id, "close-sweep"),
                 reference=f"销户转出 → ····{account.bound_account_number[-4:]}",
             )
-        ledger.do_close_account(
-            account.ledger_account_id, actor=principal.principal_key, reason="closed by customer"
+        _close(account, principal.principal_key, swept)
+        return account
+
+
+def _start_close_sweep(
+    principal: Principal, account: CustomerAccount, amount: int, channel: str
+) -> None:
+    """The interbank order that takes the whole balance to the bound account at another
+    bank (its head office's CNAPS code: the binding stores the bank type code); the account
+    becomes ``closing``. The order goes to the network after commit."""
+    from rongshu.payments import clearing
+    from rongshu.payments import services as payments
+    from rongshu.payments.types import PaymentRequest
+
+    bank = clearing.head_office(account.bound_bank_code)
+    if bank is None:
+        raise CannotCloseOnline(
+            "The bound account's bank cannot be paid through the clearing network; "
+            "close the account at a branch."
         )
-        account.status = CustomerAccount.CLOSED
-        account.closed_at = clock.now()
-        account.save(update_fields=["status", "closed_at"])
-        record_event(
-            AccountClosed(
-                account_id=str(account.public_id), customer_id=str(account.customer_id), swept=swept
-            )
+    view = payments.do_create_close_sweep(
+        principal,
+        PaymentRequest(
+            debit_account_id=account.ledger_account_id,
+            amount=Money(amount, account.currency),
+            payee_account_number=account.bound_account_number,
+            payee_name=account.holder_name,
+            payee_bank_code=bank,
+            remittance_info=f"销户转出 {account.account_number[-4:]}",
+        ),
+        channel=channel,
+        idempotency_key=f"account-close:{new_id()}",  # one per attempt: a retry is a new one
+    )
+    account.status = CustomerAccount.CLOSING
+    account.closing_order_id = view.order_id
+    account.save(update_fields=["status", "closing_order_id"])
+    do_audit(
+        principal.principal_key,
+        "accounts.account_closing",
+        object_type="account",
+        object_id=str(account.public_id),
+        data={"swept": amount, "order": str(view.order_id)},
+    )
+    payments.submit_after_commit(view)
+
+
+def _close(account: CustomerAccount, actor: str, swept: int) -> None:
+    """Close the (empty) account's ledger account and the account itself."""
+    ledger.do_close_account(account.ledger_account_id, actor=actor, reason="closed by customer")
+    account.status = CustomerAccount.CLOSED
+    account.closed_at = clock.now()
+    account.save(update_fields=["status", "closed_at"])
+    record_event(
+        AccountClosed(
+            account_id=str(account.public_id), customer_id=str(account.customer_id), swept=swept
         )
+    )
+    do_audit(
+        actor,
+        "accounts.account_closed",
+        object_type="account",
+        object_id=str(account.public_id),
+        data={"swept": swept},
+    )
+
+
+def settle_close_sweep(order_id: str, state: str, amount_minor: int) -> None:
+    """The close sweep ``order_id`` reached ``state`` (its payment event; idempotent). A
+    settled sweep closes the account if it is empty; a rejected or returned one — or money
+    that arrived meanwhile — opens it again, and the customer is told."""
+    actor = "system:accounts"
+    try:
+        order = uuid.UUID(order_id)
+    except ValueError:
+        return
+    with transaction.atomic():
+        account = (
+            CustomerAccount.objects.select_for_update()
+            .filter(closing_order_id=order, status=CustomerAccount.CLOSING)
+            .first()
+        )
+        if account is None:
+            return  # not a sweep, or answered already (a redelivered event)
+        balance = ledger_queries.get_account(account.ledger_account_id).balance
+        holds = ledger_queries.list_holds(account.ledger_account_id)
+        if state == "settled" and balance == 0 and not holds:
+            _close(account, actor, amount_minor)
+            return
+        account.status = CustomerAccount.OPEN
+        account.closing_order_id = None
+        account.save(update_fields=["status", "closing_order_id"])
         do_audit(
-            principal.principal_key,
-            "accounts.account_closed",
+            actor,
+            "accounts.account_close_failed",
             object_type="account",
             object_id=str(account.public_id),
-            data={"swept": swept},
+            data={"order": order_id, "state": state, "balance": balance},
         )
-        return account
+        do_notify(
+            account.customer_id,
+            "security",
+            "",
+            f"····{account.account_number[-4:]}",
+            title_msgid=(
+                "Account not closed: the transfer came back"
+                if state != "settled"
+                else "Account not closed: money arrived while closing"
+            ),
+            dedupe_key=f"close-failed:{order_id}",
+            account_number=account.account_number,
+        )
 
 
 # ------------------------------------------------------------------ notifications

@@ -131,10 +131,22 @@ def do_register_external_account(
     status: str = "active",
     account_class: int = 1,
 ) -> SimulatedExternalAccount:
-    """Put an account of another bank into the simulator (demo and tests)."""
+    """Put an account of another bank into the simulator (demo and tests), and into the
+    clearing network simulator's directory under its bank's head office, so that a payment
+    to it — a close sweep — reaches it there."""
+    from rongshu.payments import clearing
+
     row, _ = SimulatedExternalAccount.objects.update_or_create(
         bank_code=bank_code,
         account_number=account_number,
         defaults={"holder_name": holder_name, "status": status, "account_class": account_class},
     )
+    head_office = clearing.head_office(bank_code)
+    if head_office is not None:
+        clearing.do_register_account(
+            head_office,
+            account_number,
+            holder_name,
+            {"active": "open", "closed": "closed"}.get(status, "blocked"),
+        )
     return row

@@ -12,7 +12,6 @@ import logging
 import uuid
 from typing import Literal
 
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
@@ -22,7 +21,7 @@ from rongshu.api.base import command
 from rongshu.api.schemas import MoneyOut, money_out
 from rongshu.identity.services import check_permission
 from rongshu.identity.types import Action, Principal, PrincipalKind
-from rongshu.kernel.errors import DomainError, PermissionDenied
+from rongshu.kernel.errors import PermissionDenied
 from rongshu.kernel.money import Money
 from rongshu.payments import queries, services
 from rongshu.payments.types import OrderView, PayeeView, PaymentRequest
@@ -106,20 +105,6 @@ def _customer(request: HttpRequest) -> Principal:
     return who
 
 
-def _submit_after_commit(view: OrderView) -> None:
-    if view.state != "funds_held":
-        return
-    order_id = view.order_id
-
-    def submit() -> None:
-        try:
-            services.do_submit_order(order_id)
-        except DomainError:
-            logger.exception("submitting payment order %s failed; the sweep retries", order_id)
-
-    transaction.on_commit(submit)
-
-
 @router.post("/orders", response={201: OrderOut}, summary="Create a payment order")
 @command(idempotent=True)
 def create_order(request: HttpRequest, payload: OrderIn) -> Status[OrderOut]:
@@ -139,7 +124,7 @@ def create_order(request: HttpRequest, payload: OrderIn) -> Status[OrderOut]:
         channel="api",
         idempotency_key=request.headers.get("Idempotency-Key", ""),
     )
-    _submit_after_commit(view)
+    services.submit_after_commit(view)
     return Status(201, _order(view))
 
 

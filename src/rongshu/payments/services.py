@@ -335,6 +335,7 @@ def _carry_out(
     stored: bool = False,
     started: frozenset[str] | None = None,
     day: dt.date | None = None,
+    consume: bool = True,
 ) -> None:
     """Create ``order`` and carry it synchronously to ``final_state`` (``settled`` or
     ``funds_held``), all in the caller's transaction.
@@ -354,6 +355,8 @@ def _carry_out(
     ``started``: the periods whose limit rows the PostgreSQL fast path (:mod:`.fastpath`)
     already raised with the order's insert; with both, it wrote the history and the events
     too, and only the rules and the ledger are left (``day``: the date it used).
+    ``consume=False``: the order is outside the channel's limits (a close sweep; its
+    ``limits_released`` is set, so nothing is given back later either).
     """
     assert order.customer_id is not None
     now = order.created_at
@@ -362,7 +365,7 @@ def _carry_out(
         fastsql.insert([order])
     path = _path(order, final_state)
     done = started == fastpath.BOTH
-    if not done:
+    if consume and not done:
         limits.do_consume_limits(
             order.customer_id,
             order.channel,
@@ -539,7 +542,6 @@ def do_create_payment(
         raise InvalidInput("The amount must be greater than zero.", code="amount_must_be_positive")
     if channel not in limits.CHANNELS:
         raise InvalidInput(f"Unknown channel {channel!r}.", code="invalid_channel")
-    customer_id = principal.customer_id
     if (
         request.payee_ledger_account_id is not None
         and not request.payee_account_number
@@ -550,9 +552,45 @@ def do_create_payment(
         view = _one_call(principal, request, channel, idempotency_key)
         if view is not None:
             return view
+    return _create(principal, request, channel, idempotency_key)
+
+
+def do_create_close_sweep(
+    principal: Principal, request: PaymentRequest, *, channel: str, idempotency_key: str
+) -> OrderView:
+    """The whole balance of a closing Type II/III account to its owner's bound account at
+    another bank (``accounts.services.do_close_my_account``): an interbank order like any
+    other — funds held, submitted after commit (:func:`submit_after_commit`), then settled,
+    rejected or returned — but without a fee and outside the channel's limits, as a transfer
+    to the customer's own bound account (the accounts rule exempts it from the Type II/III
+    caps too). Above the step-up threshold it needs the payment's step-up, as any payment
+    does."""
+    if principal.kind is not PrincipalKind.CUSTOMER or principal.customer_id is None:
+        raise PermissionDenied("Only customers make payments.")
+    if not request.amount.is_positive:
+        raise InvalidInput("The amount must be greater than zero.", code="amount_must_be_positive")
+    if channel not in limits.CHANNELS:
+        raise InvalidInput(f"Unknown channel {channel!r}.", code="invalid_channel")
+    if not request.payee_bank_code:
+        raise InvalidInput("A sweep goes to another bank's account.", code="payee_required")
+    return _create(principal, request, channel, idempotency_key, sweep=True)
+
+
+def _create(
+    principal: Principal,
+    request: PaymentRequest,
+    channel: str,
+    idempotency_key: str,
+    *,
+    sweep: bool = False,
+) -> OrderView:
+    """The general path of :func:`do_create_payment` (``sweep``: of
+    :func:`do_create_close_sweep`)."""
+    assert principal.customer_id is not None
+    customer_id = principal.customer_id
     try:
         order, check, final_state, transfers = _prepare(
-            principal, request, channel, idempotency_key
+            principal, request, channel, idempotency_key, sweep=sweep
         )
     except DomainError:
         # Nothing was written yet. A replay answers its stored order even when the payment
@@ -583,7 +621,7 @@ def do_create_payment(
         elif fastsql.insert_new(order):
             if order.auth_level == limits.STEP_UP:  # after the insert: a replay spends nothing
                 identity.require_step_up(principal, STEP_UP_ACTION)
-            _carry_out(order, actor, check, final_state, transfers, stored=True)
+            _carry_out(order, actor, check, final_state, transfers, stored=True, consume=not sweep)
             return order_view(order, created_by=actor)
     # The key is taken (a replay, or a concurrent twin that committed first); nothing was
     # written, so the transaction is intact for the read and for a refusal.
@@ -655,10 +693,16 @@ def _one_call(
 
 
 def _prepare(
-    principal: Principal, request: PaymentRequest, channel: str, idempotency_key: str
+    principal: Principal,
+    request: PaymentRequest,
+    channel: str,
+    idempotency_key: str,
+    *,
+    sweep: bool = False,
 ) -> tuple[PaymentOrder, PaymentCheck, str, list[TransferIn]]:
     """Read and check everything an order needs (nothing is written): the order in memory,
-    its payment check, its final state and its ledger transfers."""
+    its payment check, its final state and its ledger transfers (``sweep``: an interbank
+    close sweep, without a fee or limits; :func:`do_create_close_sweep`)."""
     assert principal.customer_id is not None
     customer_id = principal.customer_id
     interbank_payment = bool(request.payee_bank_code)
@@ -694,6 +738,7 @@ def _prepare(
         creditor_account_id=creditor_id,
         network=network,
         debtor_name=principal.display_name[:140],
+        limits_released=sweep,  # a sweep consumes no limits: none to give back
     )
     check = PaymentCheck(
         customer_id=customer_id,
@@ -706,16 +751,21 @@ def _prepare(
         at=clock.now(),
     )
     if interbank_payment:
-        return order, check, PaymentOrder.HELD, _hold_transfers(order)
+        return order, check, PaymentOrder.HELD, _hold_transfers(order, charge_fee=not sweep)
     return order, check, PaymentOrder.SETTLED, _internal_transfers(order)
 
 
-def _hold_transfers(order: PaymentOrder) -> list[TransferIn]:
-    """The pending ledger transfers that hold an interbank payment (and its fee, linked) for
-    the network's settlement account; sets the order's fee and transfer ids."""
+def _hold_transfers(order: PaymentOrder, *, charge_fee: bool = True) -> list[TransferIn]:
+    """The pending ledger transfers that hold an interbank payment (and its fee, linked, if
+    ``charge_fee``) for the network's settlement account; sets the order's fee and transfer
+    ids."""
     assert order.creditor_account_id is not None
     amount = Money(order.amount_minor, order.currency)
-    fee = limits.fee_for("interbank", amount, order.network)
+    fee = (
+        limits.fee_for("interbank", amount, order.network)
+        if charge_fee
+        else Money(0, order.currency)
+    )
     order.fee_minor = fee.minor
     steps = [
         (
@@ -809,15 +859,20 @@ def _release_limits(order: PaymentOrder) -> None:
 
 
 def _reverse(order: PaymentOrder) -> None:
-    """Give a returned interbank payment (and its fee) back to the customer."""
+    """Give a returned interbank payment (and its fee) back to the customer — to the bank's
+    suspense account (挂账) when the customer's account has been closed since, as after a
+    close sweep: staff pay it out from there (docs/payments.md, returns)."""
     assert order.creditor_account_id is not None
+    back_to = order.debit_account_id
+    if ledger_queries.get_account(back_to).status == "closed":
+        back_to = ledger.get_chart_account(f"suspense.{order.currency}").public_id
     steps = [
         (
             "return",
             TransferIn(
                 transfer_id(order, "return"),
                 order.creditor_account_id,
-                order.debit_account_id,
+                back_to,
                 order.amount_minor,
                 order.currency,
                 "payment_return",
@@ -833,7 +888,7 @@ def _reverse(order: PaymentOrder) -> None:
                 TransferIn(
                     transfer_id(order, "fee-return"),
                     _fee_account(order.currency),
-                    order.debit_account_id,
+                    back_to,
                     order.fee_minor,
                     order.currency,
                     "payment_fee_refund",
@@ -875,6 +930,23 @@ def do_submit_order(order_id: uuid.UUID | str, *, actor: str = "system:payments"
             return order.state
         _transition(order, PaymentOrder.SUBMITTED, actor)
         return order.state
+
+
+def submit_after_commit(view: OrderView) -> None:
+    """An interbank order waits with its funds held: send it to the network once the
+    caller's transaction commits (a failure there is logged; :func:`do_submit_pending`
+    retries it)."""
+    if view.state != PaymentOrder.HELD:
+        return
+    order_id = view.order_id
+
+    def submit() -> None:
+        try:
+            do_submit_order(order_id)
+        except DomainError:
+            logger.exception("submitting payment order %s failed; the sweep retries", order_id)
+
+    transaction.on_commit(submit)
 
 
 def do_submit_pending(*, older_than_seconds: int = 0) -> int:

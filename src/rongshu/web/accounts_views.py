@@ -35,6 +35,7 @@ from rongshu.identity.types import Action, Principal
 from rongshu.kernel.errors import DomainError
 from rongshu.kernel.ids import new_id
 from rongshu.kernel.money import format_minor, parse_minor
+from rongshu.payments import services as payments
 from rongshu.web.access import current_customer, staff_required, to_signin
 
 
@@ -332,7 +333,16 @@ def account_action(request: HttpRequest, account_id: uuid.UUID, action: str) -> 
             if request.POST.get("confirm") != "yes":
                 messages.error(request, _("Tick the box to confirm closing the account."))
                 return redirect(back)
-            services.do_close_my_account(who, account_id)
+            account = services.do_close_my_account(who, account_id, channel="web")
+            if account.status == account.CLOSING:
+                messages.success(
+                    request,
+                    _(
+                        "The account is closing: its balance is on its way to your bound "
+                        "account at the other bank. We will tell you when it is closed."
+                    ),
+                )
+                return redirect(back)
             messages.success(
                 request, _("The account is closed; its balance went to the bound account.")
             )
@@ -340,7 +350,8 @@ def account_action(request: HttpRequest, account_id: uuid.UUID, action: str) -> 
         else:
             return redirect(back)
     except StepUpRequired:
-        return redirect(f"/account/step-up/?action={services.UNFREEZE_ACTION}&next={back}")
+        step_up = payments.STEP_UP_ACTION if action == "close" else services.UNFREEZE_ACTION
+        return redirect(f"/account/step-up/?action={step_up}&next={back}")
     except DomainError as exc:
         if exc.status == 404:
             raise

@@ -159,21 +159,6 @@ def _to_step_up(request: HttpRequest, back: str) -> HttpResponseRedirect:
     return redirect(f"{STEP_UP_PAGE}?action={services.STEP_UP_ACTION}&next={quote(back, safe='')}")
 
 
-def _submit_after_commit(view: OrderView) -> None:
-    """An interbank order waits with its funds held; send it to the network after commit."""
-    if view.state != "funds_held":
-        return
-    order_id = view.order_id
-
-    def submit() -> None:
-        try:
-            services.do_submit_order(order_id)
-        except DomainError:
-            logger.exception("submitting payment order %s failed; the sweep retries", order_id)
-
-    transaction.on_commit(submit)
-
-
 def _order_row(view: OrderView) -> dict[str, Any]:
     return {
         "o": view,
@@ -245,7 +230,7 @@ def transfer(request: HttpRequest) -> HttpResponse:
             )
             with transaction.atomic():
                 view = services.do_create_payment(who, payment, channel="web", idempotency_key=key)
-                _submit_after_commit(view)
+                services.submit_after_commit(view)
         except StepUpRequired:
             _remember(request, key, form)
             return _to_step_up(request, f"{request.path}?resume={key}")

@@ -5,6 +5,8 @@ simulator of China's networks, and end-of-day reconciliation. Public API (see
     get_network(name) -> ClearingNetwork          # "ibps", "hvps", "bulk"
     network.verify_account(bank_code, account_number, name) -> AccountCheckResult
     network.submit(instruction)                   # ClearingRejected / ClearingUnavailable
+    head_office(bank_code) -> str | None          # a 3-digit bank type code's CNAPS code
+    do_register_account(bank_code, number, name, status)   # the simulator's directory
     on_outcome(callback)                          # callback(ClearingOutcome), idempotent
     process_inbound() -> int
     do_reconcile(network_name, business_date) -> ReconciliationReport
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from rongshu.payments.clearing.directory import head_office
 from rongshu.payments.clearing.errors import ClearingRejected, ClearingUnavailable
 from rongshu.payments.clearing.network import (
     ClearingNetwork,
@@ -41,7 +44,9 @@ __all__ = [
     "ReconciliationBreak",
     "ReconciliationReport",
     "do_reconcile",
+    "do_register_account",
     "get_network",
+    "head_office",
     "on_outcome",
     "process_inbound",
 ]
@@ -54,3 +59,15 @@ def do_reconcile(
     from rongshu.payments.clearing.reconciliation import do_reconcile as run
 
     return run(network_name, business_date, currency)
+
+
+def do_register_account(bank_code: str, number: str, name: str, status: str = "open") -> None:
+    """Put (or update) an account of another bank in the simulator's directory (demo and
+    tests: ``accounts.verifier.do_register_external_account`` keeps its own simulated
+    accounts and this directory in step). ``status``: open, closed or blocked."""
+    from rongshu.payments.clearing.models import SimAccount, SimBank
+
+    bank = SimBank.objects.get(code=bank_code)
+    SimAccount.objects.update_or_create(
+        bank=bank, number=number, defaults={"name": name, "status": status}
+    )

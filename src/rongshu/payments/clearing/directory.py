@@ -12,6 +12,8 @@ BANKS: tuple[tuple[str, str], ...] = (
     ("104100000004", "中国银行"),
     ("105100000017", "中国建设银行"),
     ("308584000013", "招商银行"),
+    ("301290000007", "交通银行"),
+    ("403100000004", "中国邮政储蓄银行"),
 )
 
 # (bank code, account number, holder name, status)
@@ -28,3 +30,14 @@ ACCOUNTS: tuple[tuple[str, str, str, str], ...] = (
     ("308584000013", "6225880100000000019", "周杰", "open"),
     ("308584000013", "6225880100000000027", "深圳市榕树科技有限公司", "open"),
 )
+
+
+def head_office(bank_code: str) -> str | None:
+    """The CNAPS code of a bank's head office in the directory from its 3-digit bank type
+    code (行别, the first three digits of every one of its CNAPS codes); a 12-digit code is
+    answered as it is when the directory has it. None when the directory does not know it."""
+    code = bank_code.strip()
+    for known, _name in BANKS:
+        if code == known or (len(code) == 3 and known.startswith(code)):
+            return known
+    return None
