@@ -1,19 +1,23 @@
-"""EMVCo QR: CRC check value, every published sample, the bad one, round trips, paying a
-merchant and the customer-presented code."""
+"""EMVCo QR: CRC check value, every published sample, the bad one, lengths and CRCs that are
+not ASCII, round trips, decoding over the API, paying a merchant and the customer-presented
+code."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 
 import pytest
+from django.test import Client
 from hypothesis import given
 from hypothesis import strategies as st
 
 from rongshu.kernel import clock
 from rongshu.payments import qr, queries, services
 from rongshu.payments.errors import PaymentCodeInvalid
+from tests.identity.builders import app_tokens, bearer, make_customer
 from tests.payments.conftest import balance, cny, make_payer
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "emvco-qr" / "SAMPLES.md"
@@ -57,6 +61,54 @@ def test_truncated_payload_is_malformed() -> None:
     with pytest.raises(qr.QrInvalid) as caught:
         qr.decode(good[4][1][:-10])
     assert caught.value.code in {"qr_malformed", "qr_bad_crc"}
+
+
+def test_unicode_digit_in_tlv_length_is_qr_malformed_not_a_crash() -> None:
+    # "²".isdigit() is True but int("²") raises ValueError: the decoder must answer
+    # QrInvalid (qr_malformed, a 4xx), not let a ValueError escape (a 500 in API and page).
+    payload = "000201" + "010²12" + "6304ABCD"
+    with pytest.raises(qr.QrInvalid) as caught:
+        qr.decode(payload)
+    assert caught.value.code == "qr_malformed"
+
+
+@pytest.mark.parametrize(
+    "length",
+    ["\u0660\u0662", "\uff10\uff12", "\u09e6\u09e8"],  # Arabic-Indic, full-width, Bengali
+)
+def test_non_ascii_digits_in_tlv_length_are_refused(length: str) -> None:
+    # EMVCo lengths are two ASCII digits; int() reads these as 2, but they are not a length
+    # (the CRC is right, so only the length can refuse the payload).
+    body = "000201" + f"01{length}12" + "6304"
+    with pytest.raises(qr.QrInvalid) as caught:
+        qr.decode(body + qr.crc_of(body))
+    assert caught.value.code == "qr_malformed"
+    with pytest.raises(qr.QrInvalid):  # and the ID is two ASCII digits too
+        qr.decode_tlv("0\uff110212")
+
+
+def test_crc_is_four_ascii_hex_digits() -> None:
+    good, _ = samples()
+    _crc, payload = good[0]
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in payload[-4:])  # "２９Ｂ１"-like
+    with pytest.raises(qr.QrInvalid) as caught:
+        qr.decode(payload[:-4] + full_width)
+    assert caught.value.code == "qr_malformed"
+    assert qr.decode(payload[:-4] + payload[-4:].lower()).get("63") == payload[-4:].lower()
+
+
+@pytest.mark.django_db
+def test_api_decode_of_unicode_digit_length_is_a_problem_not_a_500() -> None:
+    customer = make_customer(real_name="王五")
+    me = bearer(app_tokens(customer, "device-review-qr-01").access_token)
+    response = Client(raise_request_exception=False).post(
+        "/api/v1/payments/qr/decode",
+        data=json.dumps({"payload": "000201" + "010²12" + "6304ABCD"}),
+        content_type="application/json",
+        **me,
+    )
+    assert response.status_code in (400, 422), response.status_code
+    assert response.json()["code"] == "qr_malformed"
 
 
 text = st.text(

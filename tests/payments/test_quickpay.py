@@ -1,6 +1,7 @@
 """Quick pay (快捷支付): binding with consent and a one-time code, the partner's token, debits
-within per-binding limits (also under concurrency), idempotent retries, suspension of a frozen
-account or a withdrawn consent, unbinding and refunds."""
+within per-binding limits and the merchant's current maxima (also under concurrency), one
+active binding per account and merchant, idempotent retries, suspension of a frozen account or
+a withdrawn consent, unbinding and refunds."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from django.test import override_settings
 from rongshu.identity import services as identity
 from rongshu.identity.errors import InvalidOtp, ScopeMissing
 from rongshu.identity.types import Principal
-from rongshu.kernel.errors import DomainError, PermissionDenied
+from rongshu.kernel.errors import DomainError, InvalidInput, PermissionDenied
 from rongshu.ledger import queries as ledger_queries
 from rongshu.ledger import services as ledger
 from rongshu.payments import quickpay, services
@@ -29,7 +30,13 @@ from rongshu.payments.errors import (
     QuickPayMerchantUnavailable,
     RefundRefused,
 )
-from rongshu.payments.models import PaymentOrder, QuickPayDebit, QuickPayMerchant, QuickPayUsage
+from rongshu.payments.models import (
+    PaymentOrder,
+    QuickPayBinding,
+    QuickPayDebit,
+    QuickPayMerchant,
+    QuickPayUsage,
+)
 from tests.payments.conftest import Payer, balance, cny, make_payer
 
 _codes = iter(range(1, 10_000))
@@ -73,7 +80,8 @@ def make_shop(
     return Shop(code, owner, who, creds.webhook_secret)
 
 
-def bind(payer: Payer, shop: Shop, **limits: str) -> quickpay.BindingView:
+def start(payer: Payer, shop: Shop, **limits: str) -> tuple[quickpay.BindingView, str, str]:
+    """A pending binding, its challenge id and the one-time code sent for it."""
     view, challenge = quickpay.do_start_binding(
         payer.principal,
         merchant_code=shop.code,
@@ -86,9 +94,18 @@ def bind(payer: Payer, shop: Shop, **limits: str) -> quickpay.BindingView:
     assert view.state == "pending"
     code = identity.latest_code(payer.customer.phone)
     assert code is not None
-    confirmed = quickpay.do_confirm_binding(
-        payer.principal, view.binding_id, challenge_id=str(challenge.challenge_id), code=code
+    return view, str(challenge.challenge_id), code
+
+
+def confirm(payer: Payer, started: tuple[quickpay.BindingView, str, str]) -> quickpay.BindingView:
+    view, challenge_id, code = started
+    return quickpay.do_confirm_binding(
+        payer.principal, view.binding_id, challenge_id=challenge_id, code=code
     )
+
+
+def bind(payer: Payer, shop: Shop, **limits: str) -> quickpay.BindingView:
+    confirmed = confirm(payer, start(payer, shop, **limits))
     assert confirmed.state == "active"
     return confirmed
 
@@ -246,6 +263,79 @@ def test_limits_above_the_merchant_maximum_and_raising_are_refused() -> None:
     with pytest.raises(QuickPayLimitExceeded):
         debit(shop, token, "50.01", "L1")
     assert debit(shop, token, "50.00", "L2").state == "settled"
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        {"per_tx": "100.00", "daily": "0.00"},
+        {"per_tx": "0.00"},
+        {"per_tx": "100.00", "daily": "200.00", "monthly": "0.00"},
+    ],
+)
+def test_zero_limit_at_binding_is_refused_not_replaced_by_merchant_maximum(
+    limits: dict[str, str],
+) -> None:
+    # 0.00 is a limit the customer asked for, not "left out": it must not become the
+    # merchant's maximum (1,000.00 a day), and a limit must be greater than zero
+    payer, shop = make_payer(), make_shop(per_tx="500.00", daily="1000.00", monthly="2000.00")
+    with pytest.raises(InvalidInput) as caught:
+        start(payer, shop, **limits)
+    assert caught.value.code == "quickpay.invalid_limits"
+    assert not QuickPayBinding.objects.exists()
+
+
+def test_two_pending_bindings_cannot_both_become_active(monkeypatch: pytest.MonkeyPatch) -> None:
+    # two active bindings of one account to one merchant would double its limits
+    payer, shop = make_payer(), make_shop()
+    first, second, third = (start(payer, shop) for _ in range(3))  # none active yet
+    assert confirm(payer, first).state == "active"
+    with pytest.raises(QuickPayConflict) as caught:
+        confirm(payer, second)
+    assert caught.value.code == "quickpay.already_bound"
+    assert quickpay.access_binding(payer.principal, second[0].binding_id).state == "pending"
+    # a concurrent confirmation that passes the check meets the unique constraint
+    monkeypatch.setattr(
+        "rongshu.payments.quickpay.services._live_binding",
+        lambda *_args: QuickPayBinding.objects.none(),
+    )
+    with pytest.raises(QuickPayConflict) as caught:
+        confirm(payer, third)
+    assert caught.value.code == "quickpay.already_bound"
+    assert QuickPayBinding.objects.filter(state=QuickPayBinding.ACTIVE).count() == 1
+
+
+def test_lowered_merchant_maximum_bounds_existing_bindings() -> None:
+    payer = make_payer(balance=10_000_00)
+    shop = make_shop(per_tx="500.00", daily="1000.00")  # no monthly maximum
+    view, token = bound(payer, shop)
+    assert (view.per_transaction, view.daily, view.monthly) == (cny("500.00"), cny("1000.00"), None)
+    # the bank lowers what this merchant may debit (a risk decision)
+    quickpay.do_enable_merchant(
+        shop.code, max_per_transaction=cny("100.00"), max_daily=cny("200.00")
+    )
+    with pytest.raises(QuickPayLimitExceeded) as caught:
+        debit(shop, token, "400.00", "BIG")
+    assert caught.value.data["limit"] == "per_transaction"
+    debit(shop, token, "100.00", "D1")
+    debit(shop, token, "100.00", "D2")
+    with pytest.raises(QuickPayLimitExceeded) as caught:
+        debit(shop, token, "0.01", "D3")
+    assert caught.value.data["limit"] == "daily"
+    # a monthly maximum set later bounds a binding that has no monthly limit of its own
+    QuickPayUsage.objects.filter(period="day").update(used_minor=0)  # as if a new day
+    quickpay.do_enable_merchant(
+        shop.code,
+        max_per_transaction=cny("500.00"),
+        max_daily=cny("1000.00"),
+        max_monthly=cny("250.00"),
+    )
+    debit(shop, token, "50.00", "M1")
+    with pytest.raises(QuickPayLimitExceeded) as caught:
+        debit(shop, token, "50.01", "M2")
+    assert caught.value.data["limit"] == "monthly"
+    assert balance(shop.owner.account) == 250_00
+    assert PaymentOrder.objects.filter(rail="quickpay").count() == 3
 
 
 def test_wrong_code_other_challenge_and_double_token_are_refused() -> None:

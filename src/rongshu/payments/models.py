@@ -271,6 +271,12 @@ class QuickPayBinding(models.Model):
                 condition=models.Q(per_transaction_minor__gt=0, daily_minor__gt=0),
                 name="payments_quickpay_limits_positive",
             ),
+            # one active binding of an account to a merchant (two would add up their limits)
+            models.UniqueConstraint(
+                fields=["customer_id", "merchant", "debit_account_id"],
+                condition=models.Q(state="active"),
+                name="payments_quickpay_one_active_binding",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -26,6 +26,8 @@ DYNAMIC = "12"
 # ISO 4217 numeric codes for the currencies we print (tag 53).
 NUMERIC_CURRENCY = {"CNY": "156", "USD": "840", "HKD": "344", "BRL": "986", "THB": "764"}
 ALPHA_CURRENCY = {v: k for k, v in NUMERIC_CURRENCY.items()}
+ASCII_DIGITS = frozenset("0123456789")
+HEX_DIGITS = frozenset("0123456789ABCDEFabcdef")
 TEMPLATE_IDS = frozenset({*(f"{i:02d}" for i in range(26, 52)), "62", "64"}) | frozenset(
     f"{i:02d}" for i in range(80, 100)
 )
@@ -33,6 +35,12 @@ TEMPLATE_IDS = frozenset({*(f"{i:02d}" for i in range(26, 52)), "62", "64"}) | f
 
 class QrInvalid(RuleViolation):
     code = "qr_malformed"
+
+
+def _ascii_digits(text: str) -> bool:
+    """Only ``0``–``9`` (``str.isdigit`` also accepts "²", Arabic-Indic and full-width
+    digits, which ``int`` refuses or reads as a number EMVCo does not allow)."""
+    return bool(text) and all(c in ASCII_DIGITS for c in text)
 
 
 def crc16_ccitt_false(data: bytes) -> int:
@@ -54,7 +62,7 @@ def crc_of(payload_without_crc_value: str) -> str:
 def encode_tlv(objects: list[tuple[str, str]]) -> str:
     out: list[str] = []
     for tag, value in objects:
-        if len(tag) != 2 or not tag.isdigit():
+        if len(tag) != 2 or not _ascii_digits(tag):
             raise ValueError(f"bad tag {tag!r}")
         if not 0 < len(value) < 100:
             raise ValueError(f"tag {tag}: a value has 1 to 99 characters")
@@ -63,12 +71,13 @@ def encode_tlv(objects: list[tuple[str, str]]) -> str:
 
 
 def decode_tlv(text: str) -> list[tuple[str, str]]:
-    """Split TLV text into ``(tag, value)`` pairs; raises :class:`QrInvalid` when malformed."""
+    """Split TLV text into ``(tag, value)`` pairs; raises :class:`QrInvalid` when malformed
+    (the ID and the length are two ASCII digits each)."""
     objects: list[tuple[str, str]] = []
     pos = 0
     while pos < len(text):
         head = text[pos : pos + 4]
-        if len(head) < 4 or not head.isdigit():
+        if len(head) < 4 or not _ascii_digits(head):
             raise QrInvalid(f"Malformed TLV at position {pos}.")
         tag, length = head[:2], int(head[2:])
         value = text[pos + 4 : pos + 4 + length]
@@ -129,10 +138,11 @@ def decode(payload: str) -> QrPayload:
     if len(payload) < 12 or not payload.startswith("000201"):
         raise QrInvalid("This is not an EMVCo merchant QR code (format indicator 00 = 01).")
     objects = decode_tlv(payload)
-    if objects[-1][0] != "63" or len(objects[-1][1]) != 4:
-        raise QrInvalid("The QR code has no CRC (tag 63) at its end.")
+    crc = objects[-1][1]
+    if objects[-1][0] != "63" or len(crc) != 4 or not all(c in HEX_DIGITS for c in crc):
+        raise QrInvalid("The QR code has no CRC (tag 63, four hex digits) at its end.")
     expected = crc_of(payload[:-4])
-    if objects[-1][1].upper() != expected:
+    if crc.upper() != expected:
         raise QrInvalid("The QR code's checksum is wrong (damaged or altered).", code="qr_bad_crc")
     templates: dict[str, dict[str, str]] = {}
     for tag, value in objects:

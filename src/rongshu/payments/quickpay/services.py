@@ -34,7 +34,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 
 from rongshu.identity import services as identity
 from rongshu.identity.errors import InvalidOtp
@@ -281,6 +281,25 @@ def _check_expired(binding: QuickPayBinding) -> None:
         )
 
 
+def _live_binding(
+    customer_id: uuid.UUID, merchant_id: int, debit_account_id: uuid.UUID
+) -> QuerySet[QuickPayBinding]:
+    """The active binding of this account to this merchant (at most one: a partial unique
+    constraint)."""
+    return QuickPayBinding.objects.filter(
+        customer_id=customer_id,
+        merchant_id=merchant_id,
+        debit_account_id=debit_account_id,
+        state=QuickPayBinding.ACTIVE,
+    )
+
+
+def _already_bound() -> QuickPayConflict:
+    return QuickPayConflict(
+        "This account is already bound to this merchant.", code="quickpay.already_bound"
+    )
+
+
 def _check_limits(
     program: QuickPayMerchant, per_transaction: int, daily: int, monthly: int | None
 ) -> None:
@@ -426,20 +445,15 @@ def do_start_binding(
     for given in (per_transaction, daily, monthly):
         if given is not None and given.currency != "CNY":
             raise InvalidInput("Limits are in CNY.", code="currency_mismatch")
-    per_tx = per_transaction.minor if per_transaction else program.max_per_transaction_minor
-    day = daily.minor if daily else program.max_daily_minor
-    month = monthly.minor if monthly else program.max_monthly_minor
-    _check_limits(program, per_tx, day, month)
-    live = QuickPayBinding.objects.filter(
-        customer_id=customer_id,
-        merchant=program.merchant,
-        debit_account_id=debit_account_id,
-        state=QuickPayBinding.ACTIVE,
+    # a limit given (even 0.00, which _check_limits refuses) is never the merchant's maximum
+    per_tx = (
+        per_transaction.minor if per_transaction is not None else program.max_per_transaction_minor
     )
-    if live.exists():
-        raise QuickPayConflict(
-            "This account is already bound to this merchant.", code="quickpay.already_bound"
-        )
+    day = daily.minor if daily is not None else program.max_daily_minor
+    month = monthly.minor if monthly is not None else program.max_monthly_minor
+    _check_limits(program, per_tx, day, month)
+    if _live_binding(customer_id, program.merchant_id, debit_account_id).exists():
+        raise _already_bound()
     consent_state = identity.do_set_consent(
         customer_id, CONSENT_PURPOSE, True, notice_version=CURRENT_NOTICE_VERSION, channel=channel
     )
@@ -489,11 +503,19 @@ def do_confirm_binding(
         binding = _own_binding(principal, binding_id, lock=True)
         if binding.state != QuickPayBinding.PENDING:
             raise QuickPayConflict("This binding is not waiting for a code.")
+        # another pending binding of the same account to this merchant confirmed since
+        live = _live_binding(binding.customer_id, binding.merchant_id, binding.debit_account_id)
+        if live.exists():
+            raise _already_bound()
         identity.require_step_up(principal, BIND_ACTION)  # spend the grant just passed
         binding.state = QuickPayBinding.ACTIVE
         binding.confirmed_at = clock.now()
         binding.reported_suspension = _suspension(binding)
-        binding.save(update_fields=["state", "confirmed_at", "reported_suspension"])
+        try:
+            with transaction.atomic():
+                binding.save(update_fields=["state", "confirmed_at", "reported_suspension"])
+        except IntegrityError as exc:  # a concurrent confirmation won (the unique constraint)
+            raise _already_bound() from exc
         notify.record_notification(
             binding.merchant,
             notify.notify_url_of(binding.merchant_id),
@@ -651,10 +673,18 @@ def _existing_debit(
     return found
 
 
-def _consume_usage(binding: QuickPayBinding, amount: Money, day: dt.date) -> None:
-    """Consume the binding's daily and monthly usage atomically (the month has a cap only when
-    the binding has a monthly limit), or raise :class:`QuickPayLimitExceeded`."""
-    caps = [("day", day, binding.daily_minor), ("month", _month_start(day), binding.monthly_minor)]
+def _lower(*limits: int | None) -> int | None:
+    """The lowest of the limits that are set (``None``: none is)."""
+    given = [limit for limit in limits if limit is not None]
+    return min(given) if given else None
+
+
+def _consume_usage(
+    binding: QuickPayBinding, amount: Money, day: dt.date, *, daily: int, monthly: int | None
+) -> None:
+    """Consume the binding's daily and monthly usage atomically against the caps given (the
+    month has a cap only when ``monthly`` is set), or raise :class:`QuickPayLimitExceeded`."""
+    caps = [("day", day, daily), ("month", _month_start(day), monthly)]
     for period, starts, cap in caps:
         room = QuickPayUsage.objects.filter(binding=binding, period=period, starts_on=starts)
         if cap is not None:
@@ -775,15 +805,22 @@ def _debit(
     reason = _suspension(binding)
     if reason:
         raise QuickPayBindingSuspended(data={"reason": reason})
-    # one read: the merchant is enabled, and where its notifications go
-    notify_url = (
+    # one read: the merchant is enabled, where its notifications go, and its current maxima
+    program = (
         QuickPayMerchant.objects.filter(merchant_id=binding.merchant_id, active=True)
-        .values_list("notify_url", flat=True)
+        .values_list(
+            "notify_url", "max_per_transaction_minor", "max_daily_minor", "max_monthly_minor"
+        )
         .first()
     )
-    if notify_url is None:
+    if program is None:
         raise QuickPayMerchantUnavailable()
-    if amount.minor > binding.per_transaction_minor:
+    notify_url, max_per_transaction, max_daily, max_monthly = program
+    # a binding never debits above the merchant's maxima, even ones lowered after it was made
+    per_transaction = min(binding.per_transaction_minor, max_per_transaction)
+    daily = min(binding.daily_minor, max_daily)
+    monthly = _lower(binding.monthly_minor, max_monthly)
+    if amount.minor > per_transaction:
         raise QuickPayLimitExceeded(
             "The amount is over this binding's per-payment limit.",
             data={"limit": "per_transaction"},
@@ -820,7 +857,7 @@ def _debit(
     # The order row first (a duplicate waits on its unique key and replays), then the
     # customer's channel limits, the payment rules and the ledger; last the binding's usage.
     services._carry_out(order, principal.principal_key, check, PaymentOrder.SETTLED, transfers)
-    _consume_usage(binding, amount, clock.local_today())
+    _consume_usage(binding, amount, clock.local_today(), daily=daily, monthly=monthly)
     created = QuickPayDebit.objects.create(
         order=order,
         binding=binding,
