@@ -1,6 +1,7 @@
 """Payments rows: customers create and read their own orders, payees and QR payments
-(another customer's order answers 404); staff search with ``payment.view`` and refund with
-``payment.manage``."""
+(another customer's order answers 404); partners with the ``payments`` scope charge payment
+codes for their own merchants (another's answers as unknown); staff search with
+``payment.view`` and refund with ``payment.manage``."""
 
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ RULES = {
         CUSTOMERS, body={"payload": _QR, "debit_account_id": _ORDER["debit_account_id"]}
     ),
     ("POST", f"{V1}/codes"): Rule(CUSTOMERS, body={"debit_account_id": _ORDER["debit_account_id"]}),
+    ("POST", f"{V1}/partner/codes/charge"): Rule(
+        frozenset({"partner_scoped"}),
+        body={"merchant_code": "NONE", "code": "1", "amount": "1.00", "client_order_id": "o-1"},
+    ),
     ("GET", f"{V1}/staff/orders"): Rule(VIEW),
     ("POST", f"{V1}/staff/orders/{{order_id}}/refund"): Rule(
         MANAGE, params={"order_id": "unknown_uuid"}, body={"amount": "1.00"}

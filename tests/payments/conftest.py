@@ -145,10 +145,10 @@ class FakeNetwork:
 
     def verify_account(self, bank_code: str, account_number: str, name: str) -> AccountCheckResult:
         known = self.owner.accounts.get((bank_code, account_number))
-        if known is None:
-            return AccountCheckResult(False, "account_not_found")
+        if known is None:  # the simulator's and the real network's ISO 20022 reason codes
+            return AccountCheckResult(False, "AC01")
         if known != name:
-            return AccountCheckResult(False, "name_mismatch")
+            return AccountCheckResult(False, "BE01")
         return AccountCheckResult(True)
 
     def submit(self, instruction: CreditTransferInstruction) -> None:

@@ -289,6 +289,34 @@ def issue_code(request: HttpRequest, payload: CodeIn) -> Status[CodeOut]:
     return Status(201, CodeOut(code=view.code, expires_at=view.expires_at))
 
 
+class CodeChargeIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    merchant_code: str = Field(min_length=1, max_length=25)
+    code: str = Field(min_length=1, max_length=32, description="The code the customer shows.")
+    amount: str = Field(description='Decimal string, e.g. "12.34".')
+    currency: str = Field("CNY", pattern=r"^[A-Z]{3}$")
+    client_order_id: str = Field(min_length=1, max_length=64)
+
+
+@router.post(
+    "/partner/codes/charge",
+    response={201: OrderOut},
+    summary="Charge a customer's payment code (merchants' partners)",
+)
+@command(idempotent=True)
+def charge_code(request: HttpRequest, payload: CodeChargeIn) -> Status[OrderOut]:
+    """A merchant's cashier scans the one-time code a customer shows and charges it: OAuth2
+    client credentials with the ``payments`` scope, for the partner's own merchants only."""
+    view = services.do_partner_charge_payment_code(
+        principal(request),
+        merchant_code=payload.merchant_code,
+        code=payload.code.strip(),
+        amount=Money.parse(payload.amount, payload.currency),
+        client_order_id=payload.client_order_id,
+    )
+    return Status(201, _order(view))
+
+
 # ------------------------------------------------------------------ staff
 class SearchIn(Schema):
     order_id: uuid.UUID | None = None

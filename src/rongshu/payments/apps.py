@@ -1,6 +1,8 @@
 """Payments: payment orders — internal, interbank (clearing adapter, ISO 20022), QR, quick pay;
 limits, fees and step-up rules. Money moves only through the ledger."""
 
+import contextlib
+
 from django.apps import AppConfig
 
 
@@ -10,5 +12,15 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments"
 
     def ready(self) -> None:
-        from rongshu.payments import jobs  # noqa: F401  (registers the EOD job)
+        from rongshu.payments import (
+            interbank,
+            jobs,  # noqa: F401  (registers the EOD job)
+        )
+        from rongshu.payments.errors import ClearingDown
         from rongshu.payments.quickpay import jobs as quickpay_jobs  # noqa: F401  (EOD, outbox)
+
+        # The network's outcomes reach the orders in every process — also a worker that only
+        # drains the network (`rongshu clearing process`) and never made an order itself. No
+        # adapter installed: nothing to register (interbank orders are refused, 503).
+        with contextlib.suppress(ClearingDown):
+            interbank.clearing()

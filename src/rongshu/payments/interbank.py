@@ -14,6 +14,7 @@ import importlib
 import uuid
 from typing import TYPE_CHECKING, Any, Protocol
 
+from rongshu.kernel.errors import InvalidInput
 from rongshu.kernel.money import Money
 from rongshu.payments.errors import ClearingDown
 
@@ -74,9 +75,15 @@ def clearing() -> ClearingApi:
 def choose_network(requested: str, amount: Money) -> str:
     if requested:
         if requested not in NETWORKS:
-            from rongshu.kernel.errors import InvalidInput
-
             raise InvalidInput(f"Unknown network {requested!r}.", code="invalid_network")
+        if requested == "ibps" and amount.minor > IBPS_CAP_MINOR:
+            cap = Money(IBPS_CAP_MINOR, amount.currency).amount_str()
+            raise InvalidInput(
+                f"IBPS carries at most {cap} {amount.currency} per payment; choose HVPS or "
+                "leave the network to us.",
+                code="network_cap_exceeded",
+                data={"cap": cap},
+            )
         return requested
     return "ibps" if amount.minor <= IBPS_CAP_MINOR else "hvps"
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import re
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
@@ -33,7 +34,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 
 from rongshu.identity import services as identity
-from rongshu.identity.types import Action, Principal, PrincipalKind
+from rongshu.identity.types import Action, PartnerScope, Principal, PrincipalKind
 from rongshu.kernel import clock, fastsql
 from rongshu.kernel.audit import do_audit
 from rongshu.kernel.errors import DomainError, InvalidInput, PermissionDenied
@@ -51,6 +52,7 @@ from rongshu.payments.errors import (
     PayeeNameMismatch,
     PayeeUnknown,
     PaymentCodeInvalid,
+    PaymentNotFound,
     PaymentRefused,
     RefundRefused,
 )
@@ -86,7 +88,13 @@ _resolvers: list[AccountResolver] = []
 ONE_CALL_RULES = ("accounts_payment_rule_clear",)
 
 STEP_UP_ACTION = "payment.transfer"
+# Order keys the bank makes for orders on a customer's behalf — a partner's quick-pay debit,
+# a merchant's charge of a payment code, a close sweep — share the customer's key space
+# (customer, key); a customer's own key may not start like them, or it could block or
+# answer for one of those orders.
+RESERVED_KEY_PREFIXES = ("quickpay:", "code:", "account-close:")
 PAYMENT_CODE_SECONDS = 60
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0 and C1 control characters
 _ORDER_NS = uuid.UUID("6a1d3c52-8f0b-4a57-9f1e-3b1f4e0c7d21")
 
 
@@ -371,7 +379,7 @@ def _carry_out(
             order.channel,
             order.auth_level,
             Money(order.amount_minor, order.currency),
-            day or clock.local_today(),
+            day or _order_day(order),
             raised=started,
         )
     check_payment_rules(check)
@@ -542,6 +550,8 @@ def do_create_payment(
         raise InvalidInput("The amount must be greater than zero.", code="amount_must_be_positive")
     if channel not in limits.CHANNELS:
         raise InvalidInput(f"Unknown channel {channel!r}.", code="invalid_channel")
+    _check_customer_key(idempotency_key)
+    _check_text(request)
     if (
         request.payee_ledger_account_id is not None
         and not request.payee_account_number
@@ -573,7 +583,28 @@ def do_create_close_sweep(
         raise InvalidInput(f"Unknown channel {channel!r}.", code="invalid_channel")
     if not request.payee_bank_code:
         raise InvalidInput("A sweep goes to another bank's account.", code="payee_required")
+    _check_text(request)
     return _create(principal, request, channel, idempotency_key, sweep=True)
+
+
+def _check_customer_key(key: str) -> None:
+    if key.startswith(RESERVED_KEY_PREFIXES):
+        raise InvalidInput(
+            "This idempotency key is reserved for the bank's own orders.",
+            code="idempotency_key_reserved",
+        )
+
+
+def _check_text(request: PaymentRequest) -> None:
+    """A payee's name, account number or the remittance text with a control character can
+    be neither shown nor sent (XML cannot carry it): refused at once."""
+    for name in ("payee_name", "payee_account_number", "remittance_info"):
+        if _CONTROL.search(getattr(request, name)):
+            raise InvalidInput(
+                "The text may not contain control characters.",
+                code="invalid_text",
+                data={"field": name},
+            )
 
 
 def _create(
@@ -602,7 +633,7 @@ def _create(
     with transaction.atomic(savepoint=False):
         _stamp(order, final_state)
         actor = principal.principal_key
-        day = clock.local_today()
+        day = _order_day(order)
         caps = _fast_caps(order)
         if caps is not None:
             started = _start_fast(order, caps, actor, final_state, day)
@@ -679,7 +710,7 @@ def _one_call(
         path=path,
         events=_events(order, path),
         caps=(caps.daily, caps.yearly),
-        day=clock.local_today(),
+        day=_order_day(order),
         posting=posting,
     )
     if outcome == fastpath.DONE:
@@ -846,6 +877,12 @@ def _resolve_holds(order: PaymentOrder, kind: str) -> None:
         order.settle_transfer_id = transfer_id(order, "post")
 
 
+def _order_day(order: PaymentOrder) -> dt.date:
+    """The bank's calendar day the order was made on: the day (and year) whose limits it
+    consumes, and gives back if it fails later — also when that is after midnight."""
+    return order.created_at.astimezone(clock.bank_zone()).date()
+
+
 def _release_limits(order: PaymentOrder) -> None:
     if order.customer_id is None or order.limits_released:
         return
@@ -853,7 +890,7 @@ def _release_limits(order: PaymentOrder) -> None:
         order.customer_id,
         order.channel,
         Money(order.amount_minor, order.currency),
-        clock.local_today(),
+        _order_day(order),
     )
     order.limits_released = True
 
@@ -957,7 +994,13 @@ def do_submit_pending(*, older_than_seconds: int = 0) -> int:
         .order_by("pk")
         .values_list("public_id", flat=True)[:1000]
     )
-    return sum(1 for i in ids if do_submit_order(i) != PaymentOrder.HELD)
+    submitted = 0
+    for order_id in ids:  # one order's failure must not hold up the others
+        try:
+            submitted += do_submit_order(order_id) != PaymentOrder.HELD
+        except Exception:
+            logger.exception("submitting payment order %s failed; the next sweep retries", order_id)
+    return submitted
 
 
 def handle_clearing_outcome(outcome: Any) -> None:
@@ -1035,7 +1078,7 @@ def do_save_payee(
         )
         if not result.ok:
             code = str(result.reason_code or "")
-            if "name" in code.lower():
+            if code == "BE01":  # ISO 20022: inconsistent with the end customer (the name)
                 raise PayeeNameMismatch("The name does not match the account holder.")
             raise PayeeUnknown(f"The other bank does not know this account ({code}).")
         verified = True
@@ -1122,6 +1165,7 @@ def do_pay_merchant_qr(
 ) -> OrderView:
     """Pay a merchant-presented QR: a dynamic code carries its amount (a different amount is
     refused), a static one takes the amount the customer enters."""
+    _check_customer_key(idempotency_key)
     merchant, decoded = _merchant_for(payload)
     currency = decoded.currency or "CNY"
     if decoded.amount is not None:
@@ -1229,7 +1273,11 @@ def do_issue_payment_code(principal: Principal, debit_account_id: uuid.UUID) -> 
 def do_charge_payment_code(
     *, merchant_code: str, code: str, amount: Money, actor: str, idempotency_key: str = ""
 ) -> OrderView:
-    """A merchant scans a customer's payment code: spend it (once) and pay the merchant."""
+    """A merchant scans a customer's payment code: spend it (once) and pay the merchant.
+    The amount is checked before the code is looked up, so that a bad amount says nothing
+    about whether a code exists."""
+    if not amount.is_positive:
+        raise InvalidInput("The amount must be greater than zero.", code="amount_must_be_positive")
     with transaction.atomic():
         merchant = Merchant.objects.filter(merchant_code=merchant_code).first()
         if merchant is None:
@@ -1238,10 +1286,6 @@ def do_charge_payment_code(
         now = clock.now()
         if row is None or row.used_at is not None or row.expires_at <= now:
             raise PaymentCodeInvalid("The payment code is expired, used or unknown.")
-        if not amount.is_positive:
-            raise InvalidInput(
-                "The amount must be greater than zero.", code="amount_must_be_positive"
-            )
         request = PaymentRequest(
             debit_account_id=row.debit_account_id,
             amount=amount,
@@ -1258,6 +1302,30 @@ def do_charge_payment_code(
         return order_view(order, created_by=actor)
 
 
+def do_partner_charge_payment_code(
+    principal: Principal, *, merchant_code: str, code: str, amount: Money, client_order_id: str
+) -> OrderView:
+    """A merchant's cashier system (its partner client, scope ``payments``) charges the code
+    a customer shows (:func:`do_charge_payment_code`). Only the partner's own merchants; the
+    order's key is the partner's ``client_order_id`` under ``code:<merchant>:``, apart from
+    the customer's own keys."""
+    identity.check_scope(principal, PartnerScope.PAYMENTS)
+    if not client_order_id or len(client_order_id) > 64:
+        raise InvalidInput("Give your order id (1 to 64 characters).", code="client_order_id")
+    owned = Merchant.objects.filter(
+        merchant_code=merchant_code, partner_client_id=principal.partner_client_id or "-"
+    ).exists()
+    if not owned:
+        raise MerchantUnknown("Unknown merchant.")
+    return do_charge_payment_code(
+        merchant_code=merchant_code,
+        code=code,
+        amount=amount,
+        actor=principal.principal_key,
+        idempotency_key=f"code:{merchant_code}:{client_order_id}",
+    )
+
+
 def do_refund(
     actor: Principal, order_id: uuid.UUID, amount: Money, *, reason: str = ""
 ) -> OrderView:
@@ -1267,7 +1335,7 @@ def do_refund(
     with transaction.atomic():
         order = PaymentOrder.objects.select_for_update().filter(public_id=order_id).first()
         if order is None:
-            raise RefundRefused("No such payment.", code="payment_not_found")
+            raise PaymentNotFound("No such payment.")
         if order.rail != "qr" or order.state != PaymentOrder.SETTLED:
             raise InvalidTransition("Only settled QR payments can be refunded.")
         refund_settled(

@@ -65,9 +65,13 @@ def do_register_account(bank_code: str, number: str, name: str, status: str = "o
     """Put (or update) an account of another bank in the simulator's directory (demo and
     tests: ``accounts.verifier.do_register_external_account`` keeps its own simulated
     accounts and this directory in step). ``status``: open, closed or blocked."""
+    from rongshu.payments.clearing.directory import BANKS
     from rongshu.payments.clearing.models import SimAccount, SimBank
 
-    bank = SimBank.objects.get(code=bank_code)
+    # the directory's banks are seeded by migration; a flushed test database has lost them
+    bank, _ = SimBank.objects.get_or_create(
+        code=bank_code, defaults={"name": dict(BANKS).get(bank_code, bank_code)}
+    )
     SimAccount.objects.update_or_create(
         bank=bank, number=number, defaults={"name": name, "status": status}
     )

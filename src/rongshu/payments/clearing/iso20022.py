@@ -122,6 +122,14 @@ def message_id_of(xml: bytes) -> str:
 
 
 # ====================================================================== building
+def _set_text(node: etree._Element, tag: str, text: str) -> None:
+    """A text XML cannot carry (a control character, …) is an invalid message, not a crash."""
+    try:
+        node.text = text
+    except ValueError as exc:
+        raise InvalidMessage(f"{tag}: {exc}") from exc
+
+
 class _Builder:
     def __init__(self, message: str) -> None:
         self.message = message
@@ -132,7 +140,7 @@ class _Builder:
     def el(self, parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> Any:
         node = etree.SubElement(parent, f"{{{self.ns}}}{tag}", attrs)
         if text is not None:
-            node.text = text
+            _set_text(node, tag, text)
         return node
 
     def path(self, parent: etree._Element, tags: str, text: str) -> Any:
@@ -140,7 +148,7 @@ class _Builder:
         node = parent
         for tag in tags.split("/"):
             node = self.el(node, tag)
-        node.text = text
+        _set_text(node, tags, text)
         return node
 
     def amount(self, parent: etree._Element, tag: str, money: Money) -> Any:
