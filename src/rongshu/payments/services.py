@@ -544,14 +544,8 @@ def do_create_payment(
     is not looked up first: the order row is inserted ``ON CONFLICT DO NOTHING`` and only when
     its key is taken (or the checks before it refuse) is the stored order read and answered.
     """
-    if principal.kind is not PrincipalKind.CUSTOMER or principal.customer_id is None:
-        raise PermissionDenied("Only customers make payments.")
-    if not request.amount.is_positive:
-        raise InvalidInput("The amount must be greater than zero.", code="amount_must_be_positive")
-    if channel not in limits.CHANNELS:
-        raise InvalidInput(f"Unknown channel {channel!r}.", code="invalid_channel")
+    _check_request(principal, request, channel)
     _check_customer_key(idempotency_key)
-    _check_text(request)
     if (
         request.payee_ledger_account_id is not None
         and not request.payee_account_number
@@ -575,16 +569,22 @@ def do_create_close_sweep(
     to the customer's own bound account (the accounts rule exempts it from the Type II/III
     caps too). Above the step-up threshold it needs the payment's step-up, as any payment
     does."""
+    _check_request(principal, request, channel)
+    if not request.payee_bank_code:
+        raise InvalidInput("A sweep goes to another bank's account.", code="payee_required")
+    return _create(principal, request, channel, idempotency_key, sweep=True)
+
+
+def _check_request(principal: Principal, request: PaymentRequest, channel: str) -> None:
+    """What every customer order is checked for before anything is read: a customer, a
+    positive amount, a known channel, no control characters in its texts."""
     if principal.kind is not PrincipalKind.CUSTOMER or principal.customer_id is None:
         raise PermissionDenied("Only customers make payments.")
     if not request.amount.is_positive:
         raise InvalidInput("The amount must be greater than zero.", code="amount_must_be_positive")
     if channel not in limits.CHANNELS:
         raise InvalidInput(f"Unknown channel {channel!r}.", code="invalid_channel")
-    if not request.payee_bank_code:
-        raise InvalidInput("A sweep goes to another bank's account.", code="payee_required")
     _check_text(request)
-    return _create(principal, request, channel, idempotency_key, sweep=True)
 
 
 def _check_customer_key(key: str) -> None:
