@@ -147,6 +147,8 @@ def settle_close_sweep(event: OutboxEvent) -> None:
     from rongshu.accounts.services import settle_close_sweep as settle
 
     payload: dict[str, Any] = event.payload
+    if payload.get("rail") != "interbank":
+        return  # a sweep is an interbank order: nothing to look up for the others
     state = str(payload.get("state") or event.event_type.rsplit(".", 1)[-1])
     settle(str(payload.get("order_id", "")), state, int(payload.get("amount_minor", 0)))
 
