@@ -5,6 +5,14 @@ import contextlib
 
 from django.apps import AppConfig
 
+from rongshu.kernel import periodic
+
+
+def _process_clearing() -> None:
+    from rongshu.payments.services import do_process_clearing
+
+    do_process_clearing()
+
 
 class PaymentsConfig(AppConfig):
     name = "rongshu.payments"
@@ -24,3 +32,6 @@ class PaymentsConfig(AppConfig):
         # adapter installed: nothing to register (interbank orders are refused, 503).
         with contextlib.suppress(ClearingDown):
             interbank.clearing()
+        # `rongshu serve --periodic` (the demo): held orders go out, the network's answers
+        # come in, every few seconds, as the worker's `payments process-clearing --loop` does
+        periodic.register("payments.process_clearing", 5.0, _process_clearing)

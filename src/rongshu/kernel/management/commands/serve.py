@@ -18,11 +18,16 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "2")))
         parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "4")))
+        parser.add_argument(
+            "--periodic",
+            action="store_true",
+            help="also run the periodic tasks (kernel.periodic: clearing, …) in one worker",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from gunicorn.app.base import BaseApplication
 
-        from rongshu.kernel import outbox
+        from rongshu.kernel import outbox, periodic
         from rongshu.wsgi import application
 
         call_command("collectstatic", interactive=False, verbosity=0)
@@ -34,10 +39,18 @@ class Command(BaseCommand):
             "accesslog": "-",
             "timeout": 60,
         }
-        if settings.OUTBOX_DISPATCH_ON_COMMIT and settings.OUTBOX_COURIER:
-            # one outbox courier per worker process (kernel.outbox): partner webhooks leave
-            # the request threads, and failed deliveries are retried while serving
-            config["post_worker_init"] = lambda worker: outbox.start_courier()
+        courier = settings.OUTBOX_DISPATCH_ON_COMMIT and settings.OUTBOX_COURIER
+        lock = settings.DATA_DIR / "periodic.lock"
+
+        def post_worker_init(worker: Any) -> None:
+            if courier:
+                # one outbox courier per worker process (kernel.outbox): partner webhooks
+                # leave the request threads, and failed deliveries are retried while serving
+                outbox.start_courier()
+            if options["periodic"]:
+                periodic.start(lock)  # in the one worker that gets the lock
+
+        config["post_worker_init"] = post_worker_init
 
         class App(BaseApplication):  # type: ignore[misc]
             def load_config(self) -> None:

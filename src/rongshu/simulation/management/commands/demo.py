@@ -24,4 +24,4 @@ class Command(BaseCommand):
         for line in sign_ins():
             self.stdout.write(f"  {line}")
         if not options["no_serve"]:
-            call_command("serve")
+            call_command("serve", periodic=True)  # interbank orders settle while you watch
