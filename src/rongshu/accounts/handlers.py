@@ -118,12 +118,17 @@ _PAYMENT_TITLES = {
 }
 
 
+def _payment_state(event: OutboxEvent) -> str:
+    """The state a payment event reports (its payload's, else its type's last word)."""
+    return str(event.payload.get("state") or event.event_type.rsplit(".", 1)[-1])
+
+
 def notify_payment(event: OutboxEvent) -> None:
     payload: dict[str, Any] = event.payload
     customer_id = payload.get("customer_id")
     if not customer_id:
         return
-    status = str(payload.get("state") or event.event_type.rsplit(".", 1)[-1])
+    status = _payment_state(event)
     currency = str(payload.get("currency", "CNY"))
     amount = format_minor(int(payload.get("amount_minor", 0)), currency)
     do_notify(
@@ -149,7 +154,7 @@ def settle_close_sweep(event: OutboxEvent) -> None:
     payload: dict[str, Any] = event.payload
     if payload.get("rail") != "interbank":
         return  # a sweep is an interbank order: nothing to look up for the others
-    state = str(payload.get("state") or event.event_type.rsplit(".", 1)[-1])
+    state = _payment_state(event)
     settle(str(payload.get("order_id", "")), state, int(payload.get("amount_minor", 0)))
 
 
