@@ -410,15 +410,31 @@ class TestStatuses:
         assert results([tr(a, make_account(), 1)]) == ["debit_account_frozen"]
         assert results([tr(bank, a, 1)]) == ["created"]
 
-    def test_frozen_account_hold_can_be_voided_not_posted(self, bank: Account) -> None:
+    def test_a_hold_made_before_a_freeze_can_be_posted_or_voided(self, bank: Account) -> None:
+        """A freeze stops new debits (and new holds), not money already committed: the hold
+        predates it (docs/decisions/0010). The rest of the balance stays frozen."""
         a, m = funded(bank, 100), make_account()
-        hold = tr(a, m, 50, kind="pending")
-        assert results([hold]) == ["created"]
+        held = tr(a, m, 50, kind="pending")
+        other = tr(a, m, 20, kind="pending")
+        assert results([held, other]) == ["created", "created"]
         services.do_freeze_account(a.public_id, actor="staff:1", reason="x")
-        post = tr(None, None, None, kind="post", pending_id=hold.transfer_id)
-        assert results([post]) == ["debit_account_frozen"]
-        void = tr(None, None, None, kind="void", pending_id=hold.transfer_id)
+        assert results([tr(a, m, 1, kind="pending")]) == ["debit_account_frozen"]
+        post = tr(None, None, None, kind="post", pending_id=held.transfer_id)
+        assert results([post]) == ["created"]
+        void = tr(None, None, None, kind="void", pending_id=other.transfer_id)
         assert results([void]) == ["created"]
+        after = fresh(a)
+        assert (after.debits_posted, after.debits_pending) == (50, 0)
+        assert results([tr(a, m, 1)]) == ["debit_account_frozen"]
+
+    def test_a_hold_into_a_fully_frozen_account_is_not_posted(self, bank: Account) -> None:
+        """The credit side keeps its rule: a fully frozen account takes no credits."""
+        a, m = funded(bank, 100), make_account()
+        held = tr(a, m, 50, kind="pending")
+        assert results([held]) == ["created"]
+        services.do_freeze_account(m.public_id, actor="staff:1", reason="x")
+        post = tr(None, None, None, kind="post", pending_id=held.transfer_id)
+        assert results([post]) == ["credit_account_frozen"]
 
     def test_close_requires_zero_balance(self, bank: Account) -> None:
         a = funded(bank, 100)

@@ -2,7 +2,7 @@
 mismatch; every process has the payments callback (a worker that only drains the network
 moves the orders too); text XML cannot carry is refused at the door and, should it reach the
 message builder, is an FF01 refusal that holds up no other order; limits come back to the
-order's own day."""
+order's own day; a freeze keeps what has not left and lets through what has."""
 
 from __future__ import annotations
 
@@ -177,20 +177,17 @@ def test_rejection_after_midnight_gives_back_the_limit_of_the_payment_day() -> N
 
 
 # ---------------------------------------------------------------- freeze between hold and ACSC
-@pytest.mark.xfail(
-    strict=True,
-    reason="the ledger refuses to post a frozen account's hold (docs/ledger.md); whether a "
-    "hold the network has already settled must post anyway is a ledger decision, still open",
-)
-def test_settlement_after_a_judicial_freeze_does_not_leave_the_order_in_flight() -> None:
-    """The network settled (money left the bank) after the payer's account was frozen. The
-    ledger refuses to post a frozen account's hold (docs/ledger.md), so the ACSC's callback
-    raises, the message is retried for ever and the order stays ``submitted`` although the
-    network has answered everything (and reconciliation shows a ``theirs_only`` break)."""
+def test_settlement_after_a_judicial_freeze_posts_the_hold() -> None:
+    """The network settled (money left the bank) after the payer's account was frozen: the
+    hold predates the freeze, so it posts (docs/decisions/0010) and the order is settled;
+    the rest of the balance stays frozen. (The ledger used to refuse, the ACSC's callback
+    raised for ever and the order stayed ``submitted``.)"""
+    from rongshu.ledger import queries as ledger_queries
     from rongshu.ledger import services as ledger
 
     with clock.frozen_time(WORKDAY_10AM):
         payer = make_payer()
+        before = ledger_queries.get_account(payer.account.public_id).balance
         order = _pay(payer, "100.00")
         services.do_submit_order(order)
         ledger.do_freeze_account(payer.account.public_id, actor="court", reason="freeze")
@@ -201,4 +198,55 @@ def test_settlement_after_a_judicial_freeze_does_not_leave_the_order_in_flight()
         SimMessage.objects.filter(state=SimMessage.PENDING).values_list("kind", "attempts", "error")
     )
     assert not stuck, stuck
-    assert _state(order) in ("settled", "returned", "rejected")
+    assert _state(order) == "settled"
+    after = ledger_queries.get_account(payer.account.public_id)
+    assert (after.status, after.debits_pending) == ("frozen", 0)
+    assert before - after.balance == 10_000
+
+
+def test_a_freeze_before_sending_keeps_the_money_at_home() -> None:
+    """Frozen after the hold but before the order went out: nothing is sent, the hold is
+    voided and the order is rejected with ISO AC06 (blocked account); its limit comes back."""
+    from rongshu.ledger import queries as ledger_queries
+    from rongshu.ledger import services as ledger
+
+    with clock.frozen_time(WORKDAY_10AM):
+        payer = make_payer()
+        order = _pay(payer, "100.00")
+        row = PaymentOrder.objects.get(public_id=order)
+        day = clock.local_today()
+        assert used_today(payer.customer_id, row.channel, day) == 100_00
+        ledger.do_freeze_account(payer.account.public_id, actor="court", reason="freeze")
+        assert services.do_submit_order(order) == "rejected"
+        assert used_today(payer.customer_id, row.channel, day) == 0
+    row.refresh_from_db()
+    assert row.reason_code == "AC06"
+    assert not Instruction.objects.exists()
+    assert ledger_queries.get_account(payer.account.public_id).debits_pending == 0
+
+
+def test_a_late_return_to_a_fully_frozen_account_goes_to_suspense(settings: Any) -> None:
+    """A fully frozen account takes no credits: a return that arrives after the freeze is
+    the bank's to pay out later, from ``suspense.<cur>``, not a message retried for ever."""
+    from rongshu.ledger import queries as ledger_queries
+    from rongshu.ledger import services as ledger
+
+    settings.RONGSHU_CLEARING_SIMULATOR = {**QUIET, "late_return_rate": 1.0}
+    suspense = ledger.get_chart_account("suspense.CNY").public_id
+    with clock.frozen_time(WORKDAY_10AM):
+        payer = make_payer()
+        order = _pay(payer, "100.00")
+        services.do_submit_order(order)
+    with clock.frozen_time(WORKDAY_10AM + dt.timedelta(minutes=30)):
+        process_inbound()
+    assert _state(order) == "settled"
+    before = ledger_queries.get_account(suspense).balance
+    ledger.do_freeze_account(payer.account.public_id, actor="court", reason="freeze")
+    with clock.frozen_time(WORKDAY_10AM + dt.timedelta(hours=9)):
+        process_inbound()
+        process_inbound()
+    assert _state(order) == "returned"
+    assert not SimMessage.objects.filter(state=SimMessage.PENDING).exists()
+    row = PaymentOrder.objects.get(public_id=order)
+    assert ledger_queries.get_account(suspense).balance == before + 100_00 + row.fee_minor
+    assert ledger_queries.get_trial_balance("CNY").balanced

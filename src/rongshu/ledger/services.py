@@ -807,8 +807,9 @@ class _Batch:
             amount = hold.amount if it.amount is None else it.amount
             if amount > hold.amount:
                 return "exceeds_pending_transfer_amount", None
-            if dr.status != Account.OPEN:
-                return "debit_account_frozen", None
+            # No debit-status check: a hold is a commitment made before any freeze (a frozen
+            # account takes no new holds), so a freeze stops new debits, not the posting of
+            # money already committed, e.g. sent to the clearing network (docs/decisions/0010).
             if cr.status == Account.FROZEN:
                 return "credit_account_frozen", None
         else:

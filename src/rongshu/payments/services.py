@@ -42,7 +42,7 @@ from rongshu.kernel.money import Money
 from rongshu.kernel.outbox import DomainEvent, record_event, record_events
 from rongshu.ledger import queries as ledger_queries
 from rongshu.ledger import services as ledger
-from rongshu.ledger.types import AccountOwner, TransferIn, TransferResult
+from rongshu.ledger.types import FROZEN_STATUSES, AccountOwner, TransferIn, TransferResult
 from rongshu.payments import fastpath, interbank, limits, qr
 from rongshu.payments.errors import (
     DebitAccountInvalid,
@@ -897,11 +897,12 @@ def _release_limits(order: PaymentOrder) -> None:
 
 def _reverse(order: PaymentOrder) -> None:
     """Give a returned interbank payment (and its fee) back to the customer — to the bank's
-    suspense account (挂账) when the customer's account has been closed since, as after a
-    close sweep: staff pay it out from there (docs/payments.md, returns)."""
+    suspense account (挂账) when the customer's account can no longer take it, closed since
+    (as after a close sweep) or fully frozen: staff pay it out from there (docs/payments.md,
+    returns)."""
     assert order.creditor_account_id is not None
     back_to = order.debit_account_id
-    if ledger_queries.get_account(back_to).status == "closed":
+    if ledger_queries.get_account(back_to).status in ("closed", "frozen"):
         back_to = ledger.get_chart_account(f"suspense.{order.currency}").public_id
     steps = [
         (
@@ -949,6 +950,16 @@ def do_submit_order(order_id: uuid.UUID | str, *, actor: str = "system:payments"
         order = PaymentOrder.objects.select_for_update().filter(public_id=order_id).first()
         if order is None or order.state != PaymentOrder.HELD:
             return order.state if order else "unknown"
+        payer = ledger_queries.find_account(order.debit_account_id)
+        if payer is not None and payer.status in FROZEN_STATUSES:
+            # Frozen since the hold was placed: the money has not left, so it stays (ISO
+            # AC06, blocked account). Once sent, a freeze no longer stops the posting
+            # (docs/decisions/0010).
+            order.reason_code = "AC06"
+            _resolve_holds(order, "void")
+            _release_limits(order)
+            _transition(order, PaymentOrder.REJECTED, actor, order.reason_code)
+            return order.state
         network = api.get_network(order.network)
         try:
             network.submit(interbank.instruction_for(api, order))
