@@ -1,7 +1,8 @@
 """Payments rows: customers create and read their own orders, payees and QR payments
 (another customer's order answers 404); partners with the ``payments`` scope charge payment
-codes for their own merchants (another's answers as unknown); staff search with
-``payment.view`` and refund with ``payment.manage``."""
+codes and issue dynamic QR codes for their own merchants (another's answers as unknown, an
+issued code of another's as not found); staff search with ``payment.view`` and refund with
+``payment.manage``."""
 
 from __future__ import annotations
 
@@ -35,6 +36,12 @@ RULES = {
     ("POST", f"{V1}/partner/codes/charge"): Rule(
         frozenset({"partner_scoped"}),
         body={"merchant_code": "NONE", "code": "1", "amount": "1.00", "client_order_id": "o-1"},
+    ),
+    ("POST", f"{V1}/partner/qr/dynamic"): Rule(
+        frozenset({"partner_scoped"}), body={"merchant_code": "NONE", "amount": "1.00"}
+    ),
+    ("GET", f"{V1}/partner/qr/dynamic/{{qr_id}}"): Rule(
+        frozenset(), params={"qr_id": "unknown_uuid"}, missing_is_deny=True
     ),
     ("GET", f"{V1}/staff/orders"): Rule(VIEW),
     ("POST", f"{V1}/staff/orders/{{order_id}}/refund"): Rule(

@@ -167,9 +167,10 @@ def test_pay_static_and_dynamic_merchant_qr_and_refund() -> None:
         amount=cny("12.50"),
     )
     assert paid.state == "settled" and paid.rail == "qr" and paid.merchant_name == "Corner Shop"
-    dynamic = qr.merchant_payload(
-        merchant_id="M0001", name="Corner Shop", city="Beijing", amount="3.00", reference="INV9"
-    )
+    # a dynamic code is one the bank issued for the merchant (tests/payments/test_qr_dynamic.py)
+    dynamic = services.do_issue_dynamic_qr(
+        merchant_code="M0001", amount=cny("3.00"), bill_number="INV9", actor="test"
+    ).payload
     paid2 = services.do_pay_merchant_qr(
         payer.principal, payload=dynamic, debit_account_id=payer.account.public_id
     )

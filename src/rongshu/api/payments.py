@@ -1,5 +1,6 @@
 """Payments endpoints: payment orders (idempotent), payees with name verification, QR
-(decode, pay a merchant code, show my payment code), and the staff search and refunds.
+(decode, pay a merchant code, show my payment code; a merchant's partner issues dynamic codes
+and charges payment codes), and the staff search and refunds.
 
 Customers see only their own orders (others answer 404); staff by ``payment.view`` /
 ``payment.manage``. Amounts are decimal strings.
@@ -24,7 +25,7 @@ from rongshu.identity.types import Action, Principal, PrincipalKind
 from rongshu.kernel.errors import PermissionDenied
 from rongshu.kernel.money import Money
 from rongshu.payments import queries, services
-from rongshu.payments.types import OrderView, PayeeView, PaymentRequest
+from rongshu.payments.types import DynamicQrView, OrderView, PayeeView, PaymentRequest
 
 logger = logging.getLogger(__name__)
 router = Router(tags=["payments"], auth=principal_auth)
@@ -232,6 +233,11 @@ class QrOut(Schema):
     currency: str | None
     dynamic: bool
     reference: str | None
+    bill_number: str | None = Field(None, description="A dynamic code's bill number (62/01).")
+    state: str | None = Field(
+        None, description="A dynamic code of ours: its state (open, paid or expired)."
+    )
+    expires_at: dt.datetime | None = None
 
 
 @router.post("/qr/decode", response=QrOut, summary="Decode and verify a merchant QR code")
@@ -247,6 +253,9 @@ def decode_qr(request: HttpRequest, payload: QrIn) -> QrOut:
         currency=found.currency,
         dynamic=found.dynamic,
         reference=found.reference,
+        bill_number=found.bill_number,
+        state=found.state,
+        expires_at=found.expires_at,
     )
 
 
@@ -315,6 +324,79 @@ def charge_code(request: HttpRequest, payload: CodeChargeIn) -> Status[OrderOut]
         client_order_id=payload.client_order_id,
     )
     return Status(201, _order(view))
+
+
+class DynamicQrIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    merchant_code: str = Field(min_length=1, max_length=25)
+    amount: str = Field(description='Decimal string, e.g. "12.34".')
+    currency: str = Field("CNY", pattern=r"^[A-Z]{3}$")
+    bill_number: str = Field("", max_length=25, description="Printed in 62/01; ASCII.")
+    expires_in_seconds: int = Field(
+        services.DYNAMIC_QR_SECONDS,
+        ge=services.DYNAMIC_QR_MIN_SECONDS,
+        le=services.DYNAMIC_QR_MAX_SECONDS,
+    )
+
+
+class DynamicQrOut(Schema):
+    id: uuid.UUID
+    reference: str = Field(description="The issued request's reference, in the payload's 62/05.")
+    merchant_code: str
+    amount: MoneyOut
+    bill_number: str
+    state: str = Field(description="open, paid or expired.")
+    expires_at: dt.datetime
+    order_id: uuid.UUID | None = Field(description="The order that paid it.")
+    paid_at: dt.datetime | None
+    created_at: dt.datetime
+    payload: str = Field(description="The EMVCo payload to show as a QR code.")
+
+
+def _dynamic_qr(view: DynamicQrView) -> DynamicQrOut:
+    return DynamicQrOut(
+        id=view.qr_id,
+        reference=view.reference,
+        merchant_code=view.merchant_code,
+        amount=money_out(view.amount),
+        bill_number=view.bill_number,
+        state=view.state,
+        expires_at=view.expires_at,
+        order_id=view.order_id,
+        paid_at=view.paid_at,
+        created_at=view.created_at,
+        payload=view.payload,
+    )
+
+
+@router.post(
+    "/partner/qr/dynamic",
+    response={201: DynamicQrOut},
+    summary="Issue a dynamic QR code for a bill (merchants' partners)",
+)
+@command(idempotent=True)
+def issue_dynamic_qr(request: HttpRequest, payload: DynamicQrIn) -> Status[DynamicQrOut]:
+    """A merchant's cashier issues a one-time QR code for a bill: OAuth2 client credentials
+    with the ``payments`` scope, for the partner's own merchants only. The customer pays
+    exactly the issued amount, once, before ``expires_at``; a code whose amount was altered
+    is refused (``qr_tampered``)."""
+    view = services.do_partner_issue_dynamic_qr(
+        principal(request),
+        merchant_code=payload.merchant_code,
+        amount=Money.parse(payload.amount, payload.currency),
+        bill_number=payload.bill_number,
+        expires_in_seconds=payload.expires_in_seconds,
+    )
+    return Status(201, _dynamic_qr(view))
+
+
+@router.get(
+    "/partner/qr/dynamic/{qr_id}",
+    response=DynamicQrOut,
+    summary="An issued dynamic QR code and whether it is paid (merchants' partners)",
+)
+def get_dynamic_qr(request: HttpRequest, qr_id: uuid.UUID) -> DynamicQrOut:
+    return _dynamic_qr(queries.partner_dynamic_qr(principal(request), qr_id))
 
 
 # ------------------------------------------------------------------ staff

@@ -52,6 +52,37 @@ class MerchantUnknown(RuleViolation):
     title = _("This QR code does not belong to a merchant of ours.")
 
 
+class QrUnknown(RuleViolation):
+    """A dynamic code of one of our merchants that the bank did not issue (or not for this
+    merchant): forged, or a reference altered."""
+
+    code = "qr_unknown"
+    title = _("This QR code was not issued by the merchant; ask for a new one.")
+
+
+class QrTampered(RuleViolation):
+    """The amount or currency in the code is not the issued request's: the code was altered
+    (its CRC recomputed). Nothing is held or moved."""
+
+    code = "qr_tampered"
+    title = _("This QR code was altered: its amount does not match the merchant's bill.")
+
+
+class QrExpired(RuleViolation):
+    code = "qr_expired"
+    title = _("This QR code has expired; ask the merchant for a new one.")
+
+
+class QrAlreadyPaid(Conflict):
+    code = "qr_already_paid"
+    title = _("This QR code has already been paid.")
+
+
+class DynamicQrNotFound(NotFound):
+    code = "dynamic_qr_not_found"
+    title = _("No such QR code.")
+
+
 class RefundRefused(RuleViolation):
     code = "refund_refused"
     title = _("The refund cannot be made.")

@@ -1,8 +1,9 @@
 """The port to the interbank clearing package (``rongshu.payments.clearing``).
 
 That package (another team's) exposes ``get_network(name)``, ``on_outcome(callback)``,
-``process_inbound()``, ``CreditTransferInstruction``, ``ClearingOutcome``, ``ClearingRejected``
-and ``ClearingUnavailable``. Payments reach it only through :func:`clearing`, which imports it
+``process_inbound()``, ``opens_at(network, at)`` (the networks' calendar and hours),
+``CreditTransferInstruction``, ``ClearingOutcome``, ``ClearingRejected`` and
+``ClearingUnavailable``. Payments reach it only through :func:`clearing`, which imports it
 on first use and registers :func:`rongshu.payments.services.handle_clearing_outcome` for its
 outcomes; tests (or a deployment's real adapter) install another implementation of the same
 API with :func:`use_clearing`.
@@ -10,6 +11,7 @@ API with :func:`use_clearing`.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import uuid
 from typing import TYPE_CHECKING, Any, Protocol
@@ -30,6 +32,7 @@ SETTLEMENT_CODES = {
     "bulk": "settlement.cnaps_beps.{cur}",
 }
 IBPS_CAP_MINOR = 50_000_00  # the 24/7 network's default cap (¥50,000)
+CUT_OFF = "TM01"  # ISO 20022: outside the network's operating hours (cut-off time)
 
 
 class ClearingApi(Protocol):
@@ -44,6 +47,8 @@ class ClearingApi(Protocol):
     def on_outcome(self, callback: Any) -> None: ...
 
     def process_inbound(self) -> int: ...
+
+    def opens_at(self, network: str, at: dt.datetime) -> dt.datetime: ...
 
 
 _api: ClearingApi | None = None
@@ -86,6 +91,20 @@ def choose_network(requested: str, amount: Money) -> str:
             )
         return requested
     return "ibps" if amount.minor <= IBPS_CAP_MINOR else "hvps"
+
+
+def opens_at(api: ClearingApi, network: str, at: dt.datetime) -> dt.datetime:
+    """When ``network`` takes payments next, from ``at`` on (``at`` itself while it is open),
+    as the clearing package knows its calendar and hours (HVPS: working days, in its hours).
+    An implementation without ``opens_at`` (an older adapter, a test's fake) counts as
+    always open: the network's own answer decides."""
+    hours = getattr(api, "opens_at", None)
+    return at if hours is None else hours(network, at)
+
+
+def closed_networks(api: ClearingApi, at: dt.datetime) -> frozenset[str]:
+    """The networks that take no payments at ``at`` (HVPS outside its hours)."""
+    return frozenset(name for name in NETWORKS if opens_at(api, name, at) > at)
 
 
 def settlement_account(network: str, currency: str) -> uuid.UUID:

@@ -1,5 +1,6 @@
 """Scheduled work: submit held interbank orders and drain the clearing network's inbound
-messages (end of day, and ``rongshu payments process-clearing`` every few seconds)."""
+messages (end of day, and ``rongshu payments process-clearing`` every few seconds); at end of
+day, store ``expired`` on the dynamic QR codes not paid in time."""
 
 from __future__ import annotations
 
@@ -22,3 +23,11 @@ def process_clearing(business_date: dt.date) -> dict[str, Any]:
     except ClearingDown:
         logger.warning("no clearing adapter installed; nothing to process")
         return {"skipped": "no clearing adapter"}
+
+
+@eod_job("payments.expire_dynamic_qrs", order=56)
+def expire_dynamic_qrs(business_date: dt.date) -> dict[str, Any]:
+    """Store ``expired`` on the issued dynamic QR codes that were not paid in time."""
+    from rongshu.payments.dynamic_qr import do_expire_dynamic_qrs
+
+    return {"expired": do_expire_dynamic_qrs()}

@@ -28,6 +28,7 @@ PASSWORD = "password"  # noqa: S105 - an auth level name; signed in, no one-time
 STEP_UP = "step_up"  # confirmed with an SMS one-time code
 BINDING = "binding"  # a quick-pay debit through a binding confirmed with a one-time code
 CHANNELS = ("api", "web", "qr")
+CUSTOMER_LEVELS = (PASSWORD, STEP_UP)  # what a customer's own order can be authorised with
 
 
 @dataclass(frozen=True)
@@ -75,12 +76,36 @@ def step_up_threshold() -> int:
     return int(getattr(settings, "RONGSHU_PAYMENT_STEP_UP_MINOR", DEFAULT_STEP_UP_MINOR))
 
 
+def needs_step_up(channel: str, amount_minor: int) -> bool:
+    """A customer's payment needs a step-up above the step-up threshold, and above what
+    ``channel`` allows with a password alone (QR: ¥1,000 by default, below the threshold)."""
+    return (
+        amount_minor > step_up_threshold()
+        or amount_minor > limits_for(channel, PASSWORD).per_transaction
+    )
+
+
 def limits_for(channel: str, auth_level: str) -> Limits:
     table: dict[tuple[str, str], Limits] = {
         **DEFAULT_LIMITS,
         **getattr(settings, "RONGSHU_PAYMENT_LIMITS", {}),
     }
     return table[(channel, auth_level)]
+
+
+def check_within_reach(channel: str, amount: Money) -> None:
+    """Refuse (:class:`LimitExceeded`, ``per_transaction``) an amount above the
+    per-transaction limit of every authentication level a customer can reach on ``channel``
+    (:data:`CUSTOMER_LEVELS`): no step-up could let it pass, so it is refused before the
+    customer is asked for a one-time code. Reads no usage: daily and yearly limits are still
+    consumed atomically by :func:`do_consume_limits`."""
+    caps = {level: limits_for(channel, level).per_transaction for level in CUSTOMER_LEVELS}
+    highest = max(caps, key=caps.__getitem__)
+    if amount.minor > caps[highest]:
+        raise LimitExceeded(
+            "The amount is over the per-transaction limit.",
+            data={"channel": channel, "auth_level": highest, "limit": "per_transaction"},
+        )
 
 
 def fee_for(rail: str, amount: Money, network: str = "") -> Money:

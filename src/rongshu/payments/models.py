@@ -189,6 +189,55 @@ class PaymentCode(models.Model):
         return self.code[:4] + "…"
 
 
+class DynamicQr(models.Model):
+    """A dynamic merchant QR the bank issued: a collection request of the merchant (amount,
+    bill number, expiry), payable once. Its ``reference`` travels in the payload (62/05);
+    a payment takes the amount from here, not from the payload (whose CRC is no signature),
+    and marks the request paid in the order's own transaction."""
+
+    OPEN = "open"
+    PAID = "paid"
+    EXPIRED = "expired"
+    STATES = [(OPEN, "open"), (PAID, "paid"), (EXPIRED, "expired")]
+
+    public_id = models.UUIDField(default=new_id, unique=True, editable=False)
+    reference = models.CharField(max_length=25, unique=True)
+    merchant = models.ForeignKey(Merchant, models.PROTECT, related_name="dynamic_qrs")
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    bill_number = models.CharField(max_length=25, blank=True)
+    state = models.CharField(max_length=8, choices=STATES, default=OPEN)
+    expires_at = models.DateTimeField()
+    order = models.OneToOneField(
+        PaymentOrder, models.PROTECT, null=True, blank=True, related_name="dynamic_qr"
+    )
+    paid_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.CharField(max_length=120)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount_minor__gt=0), name="payments_dynamic_qr_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state="paid", order__isnull=False)
+                | (~models.Q(state="paid") & models.Q(order__isnull=True)),
+                name="payments_dynamic_qr_paid_has_order",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["expires_at"],
+                condition=models.Q(state="open"),
+                name="payments_dynamic_qr_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.state}"
+
+
 class Refund(models.Model):
     public_id = models.UUIDField(default=new_id, unique=True, editable=False)
     order = models.ForeignKey(PaymentOrder, models.PROTECT, related_name="refunds")

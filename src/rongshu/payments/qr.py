@@ -128,8 +128,14 @@ class QrPayload:
 
     @property
     def reference(self) -> str | None:
-        """The reference label of a dynamic code (62/05)."""
+        """The reference label of a dynamic code (62/05): for our merchants, the reference
+        of the collection request the bank issued (:mod:`rongshu.payments.dynamic_qr`)."""
         return self.templates.get("62", {}).get("05")
+
+    @property
+    def bill_number(self) -> str | None:
+        """The merchant's bill number (62/01), shown to the payer."""
+        return self.templates.get("62", {}).get("01")
 
 
 def decode(payload: str) -> QrPayload:
@@ -169,8 +175,13 @@ def merchant_payload(
     currency: str = "CNY",
     amount: str | None = None,
     reference: str | None = None,
+    bill_number: str | None = None,
 ) -> str:
-    """A rongshu merchant QR: static (no amount) or dynamic (with amount and reference)."""
+    """A rongshu merchant QR: static (no amount) or dynamic (with amount and reference).
+
+    A dynamic code is only payable when the bank issued it (``reference`` is the issued
+    request's reference, :func:`rongshu.payments.dynamic_qr.do_issue_dynamic_qr`): the CRC
+    is no signature, so the amount is taken from the issued request, never from here."""
     account = encode_tlv([("00", RONGSHU_GUI), ("01", merchant_id)])
     objects: list[tuple[str, str]] = [
         ("00", "01"),
@@ -182,8 +193,13 @@ def merchant_payload(
     if amount is not None:
         objects.append(("54", amount))
     objects += [("58", "CN"), ("59", name[:25]), ("60", city[:15])]
+    additional: list[tuple[str, str]] = []
+    if bill_number:
+        additional.append(("01", bill_number[:25]))
     if reference:
-        objects.append(("62", encode_tlv([("05", reference[:25])])))
+        additional.append(("05", reference[:25]))
+    if additional:
+        objects.append(("62", encode_tlv(additional)))
     return encode(objects)
 
 

@@ -11,7 +11,7 @@ from rongshu.identity import services as identity
 from rongshu.identity.types import Action, Principal, PrincipalKind
 from rongshu.kernel.audit import do_audit
 from rongshu.kernel.money import Money, chinese_uppercase
-from rongshu.payments import qr
+from rongshu.payments import dynamic_qr, qr
 from rongshu.payments.errors import PaymentNotFound
 from rongshu.payments.models import Merchant, Payee, PaymentOrder
 from rongshu.payments.projections import merchant_view, order_view, payee_view
@@ -117,8 +117,16 @@ def find_merchant(merchant_code: str) -> MerchantView | None:
     return merchant_view(merchant) if merchant else None
 
 
+# an issued dynamic QR of one of a partner's own merchants (others: dynamic_qr_not_found)
+partner_dynamic_qr = dynamic_qr.partner_dynamic_qr
+
+
 def decode_qr(payload: str) -> DecodedQr:
-    """Decode and verify a merchant QR (bad CRC: ``qr_bad_crc``) and say if it is ours."""
+    """Decode and verify a merchant QR (bad CRC: ``qr_bad_crc``) and say if it is ours. A
+    dynamic code of ours is checked against the request the bank issued (not issued:
+    ``qr_unknown``, another amount: ``qr_tampered``) and shows the issued amount, bill
+    number, state and expiry; a paid or expired one is refused only when paid
+    (``services.do_pay_merchant_qr``), so a replayed payment still answers its order."""
     decoded = qr.decode(payload)
     code = decoded.rongshu_merchant_id
     merchant = Merchant.objects.filter(merchant_code=code).first() if code else None
@@ -126,6 +134,10 @@ def decode_qr(payload: str) -> DecodedQr:
     amount = None
     if decoded.amount is not None and currency is not None and len(currency) == 3:
         amount = Money.parse(decoded.amount, currency)
+    issued = dynamic_qr.issued_for(merchant, decoded) if merchant is not None else None
+    if issued is not None:
+        amount = Money(issued.amount_minor, issued.currency)
+        currency = issued.currency
     return DecodedQr(
         merchant_code=code,
         merchant_name=merchant.name if merchant else decoded.merchant_name,
@@ -134,6 +146,9 @@ def decode_qr(payload: str) -> DecodedQr:
         dynamic=decoded.is_dynamic,
         reference=decoded.reference,
         ours=merchant is not None,
+        bill_number=(issued.bill_number or None) if issued is not None else None,
+        state=dynamic_qr.state_of(issued) if issued is not None else None,
+        expires_at=issued.expires_at if issued is not None else None,
     )
 
 

@@ -43,11 +43,12 @@ from rongshu.kernel.outbox import DomainEvent, record_event, record_events
 from rongshu.ledger import queries as ledger_queries
 from rongshu.ledger import services as ledger
 from rongshu.ledger.types import FROZEN_STATUSES, AccountOwner, TransferIn, TransferResult
-from rongshu.payments import fastpath, interbank, limits, qr
+from rongshu.payments import dynamic_qr, fastpath, interbank, limits, qr
 from rongshu.payments.errors import (
     DebitAccountInvalid,
     InsufficientFunds,
     InvalidTransition,
+    LimitExceeded,
     MerchantUnknown,
     PayeeNameMismatch,
     PayeeUnknown,
@@ -500,6 +501,8 @@ def _internal_transfers(order: PaymentOrder) -> list[TransferIn]:
 
 
 def _existing(customer_id: uuid.UUID, key: str, request: PaymentRequest) -> PaymentOrder | None:
+    """The order stored under ``key`` (``None``: none), if ``request`` asks for the same
+    payment; another payment under the same key is refused (``idempotency_key_reused``)."""
     if not key:
         return None
     order = PaymentOrder.objects.filter(customer_id=customer_id, idempotency_key=key).first()
@@ -516,12 +519,32 @@ def _existing(customer_id: uuid.UUID, key: str, request: PaymentRequest) -> Paym
             request.payee_ledger_account_id is None
             or order.creditor_account_id == request.payee_ledger_account_id
         )
+        and _same_payee_name(order, request)
+        and _same_network(order, request)
+        and order.remittance_info == request.remittance_info[:140]
     )
     if not same:
         raise PaymentRefused(
             "This key was already used for a different payment.", code="idempotency_key_reused"
         )
     return order
+
+
+def _same_payee_name(order: PaymentOrder, request: PaymentRequest) -> bool:
+    """Interbank: the name as it goes to the other bank, exactly. One of ours: the order
+    keeps the holder's name (or the one given for a ledger account), so a name given must
+    match it as the payment checked it; none given leaves it to us, as the first time."""
+    if order.rail == "interbank":
+        return order.creditor_name == request.payee_name[:140]
+    return not request.payee_name or _names_match(request.payee_name[:140], order.creditor_name)
+
+
+def _same_network(order: PaymentOrder, request: PaymentRequest) -> bool:
+    """Interbank: the network asked for. The order keeps the one it went by; a request that
+    leaves the choice to us (``""``) asks for the one we choose for its amount."""
+    if order.rail != "interbank":
+        return True
+    return order.network == (request.network or interbank.choose_network("", request.amount))
 
 
 # ------------------------------------------------------------------ orders
@@ -537,7 +560,9 @@ def do_create_payment(
     after commit (the caller schedules :func:`do_submit_order` with ``transaction.on_commit``).
 
     Above the step-up threshold a passed one-time-code step-up for ``payment.transfer`` is
-    spent (else ``step_up_required``). The same ``idempotency_key`` returns the same order.
+    spent (else ``step_up_required``) — unless the amount is over the per-transaction limit
+    of every authentication level, which is refused (``limit_exceeded``) before the customer
+    is asked for a code it could not use. The same ``idempotency_key`` returns the same order.
 
     Runs in the caller's transaction without a savepoint (one when there is none): a refusal
     after the order row went in raises and the caller's transaction rolls back whole. A replay
@@ -546,6 +571,8 @@ def do_create_payment(
     """
     _check_request(principal, request, channel)
     _check_customer_key(idempotency_key)
+    if limits.needs_step_up(channel, request.amount.minor):
+        _check_within_reach(principal, request, channel, idempotency_key)
     if (
         request.payee_ledger_account_id is not None
         and not request.payee_account_number
@@ -585,6 +612,21 @@ def _check_request(principal: Principal, request: PaymentRequest, channel: str) 
     if channel not in limits.CHANNELS:
         raise InvalidInput(f"Unknown channel {channel!r}.", code="invalid_channel")
     _check_text(request)
+
+
+def _check_within_reach(
+    principal: Principal, request: PaymentRequest, channel: str, idempotency_key: str
+) -> None:
+    """An amount over the per-transaction limit of every authentication level can never pass:
+    refused now, before a step-up is asked for (:func:`limits.check_within_reach`; the limits
+    are still consumed atomically with the order). A replay of an order stored while the
+    limits were higher still answers it."""
+    assert principal.customer_id is not None
+    try:
+        limits.check_within_reach(channel, request.amount)
+    except LimitExceeded:
+        if _existing(principal.customer_id, idempotency_key, request) is None:
+            raise
 
 
 def _check_customer_key(key: str) -> None:
@@ -758,7 +800,11 @@ def _prepare(
         if creditor_id == request.debit_account_id:
             raise PayeeUnknown("You cannot pay an account to itself.", code="same_account")
         request = PaymentRequest(**{**request.__dict__, "payee_name": holder})
-    step_up = request.amount.minor > limits.step_up_threshold()
+    step_up = (
+        request.amount.minor > limits.step_up_threshold()  # outside the channel's caps
+        if sweep
+        else limits.needs_step_up(channel, request.amount.minor)
+    )
     order = _new_order(
         customer_id=customer_id,
         request=request,
@@ -944,7 +990,10 @@ def do_submit_order(order_id: uuid.UUID | str, *, actor: str = "system:payments"
 
     Rejected synchronously → holds voided, ``rejected``. Network unavailable → stays
     ``funds_held`` (the sweep in :func:`do_submit_pending` retries with the same instruction
-    id, which the network de-duplicates)."""
+    id, which the network de-duplicates). Network closed (HVPS outside its hours, as the
+    clearing package's calendar says, or its own ``TM01`` answer) → stays ``funds_held``
+    with ``reason_code`` ``TM01`` saying why, and the sweep sends it once the network
+    opens."""
     api = interbank.clearing()
     with transaction.atomic():
         order = PaymentOrder.objects.select_for_update().filter(public_id=order_id).first()
@@ -960,11 +1009,19 @@ def do_submit_order(order_id: uuid.UUID | str, *, actor: str = "system:payments"
             _release_limits(order)
             _transition(order, PaymentOrder.REJECTED, actor, order.reason_code)
             return order.state
+        now = clock.now()
+        if interbank.opens_at(api, order.network, now) > now:
+            _wait_for_network(order)
+            return order.state
         network = api.get_network(order.network)
         try:
             network.submit(interbank.instruction_for(api, order))
         except api.ClearingRejected as exc:
-            order.reason_code = str(getattr(exc, "reason_code", "") or "rejected")[:60]
+            code = str(getattr(exc, "reason_code", "") or "rejected")[:60]
+            if code == interbank.CUT_OFF:  # closed by the network's clock (at the boundary)
+                _wait_for_network(order)
+                return order.state
+            order.reason_code = code
             _resolve_holds(order, "void")
             _release_limits(order)
             _transition(order, PaymentOrder.REJECTED, actor, order.reason_code)
@@ -976,8 +1033,22 @@ def do_submit_order(order_id: uuid.UUID | str, *, actor: str = "system:payments"
                 order.public_id,
             )
             return order.state
+        if order.reason_code == interbank.CUT_OFF:
+            order.reason_code = ""  # waited for the network's hours: no longer the case
         _transition(order, PaymentOrder.SUBMITTED, actor)
         return order.state
+
+
+def _wait_for_network(order: PaymentOrder) -> None:
+    """A held order whose network is closed (HVPS outside its hours) is not sent: it waits
+    with its funds held, as a bank queues it for the next window, and :func:`do_submit_pending`
+    sends it once the network opens. Its ``reason_code`` (``TM01``, cut-off time) says why."""
+    if order.reason_code != interbank.CUT_OFF:
+        order.reason_code = interbank.CUT_OFF
+        order.save(update_fields=["reason_code"])
+    logger.info(
+        "clearing network %s closed; order %s waits for its hours", order.network, order.public_id
+    )
 
 
 def submit_after_commit(view: OrderView) -> None:
@@ -998,10 +1069,16 @@ def submit_after_commit(view: OrderView) -> None:
 
 
 def do_submit_pending(*, older_than_seconds: int = 0) -> int:
-    """Submit every interbank order still ``funds_held`` (after a crash or an outage)."""
-    cutoff = clock.now() - timedelta(seconds=older_than_seconds)
+    """Submit every interbank order still ``funds_held`` (after a crash or an outage, or
+    waiting for its network's hours). The orders of a network that is closed now (HVPS
+    outside its hours) are left out: they wait without a submission every few seconds, and
+    do not take the batch's places from the others."""
+    now = clock.now()
+    cutoff = now - timedelta(seconds=older_than_seconds)
+    closed = interbank.closed_networks(interbank.clearing(), now)
     ids = list(
         PaymentOrder.objects.filter(state=PaymentOrder.HELD, updated_at__lte=cutoff)
+        .exclude(network__in=closed)
         .order_by("pk")
         .values_list("public_id", flat=True)[:1000]
     )
@@ -1156,6 +1233,16 @@ def do_create_merchant(
     return merchant_view(merchant)
 
 
+# Dynamic QR codes are collection requests the bank issues for a merchant (.dynamic_qr): the
+# payload refers to one, and a payment takes its amount from it, not from the payload.
+do_issue_dynamic_qr = dynamic_qr.do_issue_dynamic_qr
+do_partner_issue_dynamic_qr = dynamic_qr.do_partner_issue_dynamic_qr
+do_expire_dynamic_qrs = dynamic_qr.do_expire_dynamic_qrs
+DYNAMIC_QR_SECONDS = dynamic_qr.DEFAULT_SECONDS
+DYNAMIC_QR_MIN_SECONDS = dynamic_qr.MIN_SECONDS
+DYNAMIC_QR_MAX_SECONDS = dynamic_qr.MAX_SECONDS
+
+
 def _merchant_for(payload: str) -> tuple[Merchant, qr.QrPayload]:
     decoded = qr.decode(payload)
     code = decoded.rongshu_merchant_id
@@ -1174,24 +1261,28 @@ def do_pay_merchant_qr(
     channel: str = "api",
     idempotency_key: str = "",
 ) -> OrderView:
-    """Pay a merchant-presented QR: a dynamic code carries its amount (a different amount is
-    refused), a static one takes the amount the customer enters."""
+    """Pay a merchant-presented QR. A dynamic code is paid only as the bank issued it
+    (:mod:`.dynamic_qr`): the amount is the issued request's (a payload whose amount differs
+    is ``qr_tampered``, a different amount entered ``qr_amount_fixed``), once, before it
+    expires; a static one takes the amount the customer enters."""
     _check_customer_key(idempotency_key)
     merchant, decoded = _merchant_for(payload)
-    currency = decoded.currency or "CNY"
-    if decoded.amount is not None:
-        fixed = Money.parse(decoded.amount, currency)
+    issued = dynamic_qr.issued_for(merchant, decoded)
+    if issued is not None:
+        fixed = Money(issued.amount_minor, issued.currency)
         if amount is not None and amount != fixed:
             raise InvalidInput("The amount is fixed by the QR code.", code="qr_amount_fixed")
         amount = fixed
     if amount is None:
         raise InvalidInput("Enter the amount to pay.", code="amount_required")
+    # a static code's reference is not ours to vouch for: only an issued one is carried
+    remittance = merchant.name if issued is None else dynamic_qr.remittance_of(issued)
     request = PaymentRequest(
         debit_account_id=debit_account_id,
         amount=amount,
         payee_ledger_account_id=merchant.ledger_account_id,
         payee_name=merchant.name,
-        remittance_info=(decoded.reference or merchant.name)[:140],
+        remittance_info=remittance[:140],
     )
     try:
         with transaction.atomic():
@@ -1199,14 +1290,21 @@ def do_pay_merchant_qr(
                 raise PermissionDenied("Only customers make payments.")
             found = _existing(principal.customer_id, idempotency_key, request)
             if found is not None:
+                if issued is not None:
+                    dynamic_qr.check_replay(issued, found)
                 return order_view(found, history=True)
+            now = clock.now()
+            if issued is not None:
+                dynamic_qr.lock_open(issued, now)
             _check_debit_account(principal.customer_id, debit_account_id, amount.currency)
             if not amount.is_positive:
                 raise InvalidInput(
                     "The amount must be greater than zero.", code="amount_must_be_positive"
                 )
             auth_level = limits.PASSWORD
-            if amount.minor > limits.step_up_threshold():
+            if limits.needs_step_up(channel, amount.minor):
+                # over every level's cap: refused before a code is asked for
+                limits.check_within_reach(channel, amount)
                 identity.require_step_up(principal, STEP_UP_ACTION)
                 auth_level = limits.STEP_UP
             order = _qr_order(
@@ -1218,6 +1316,8 @@ def do_pay_merchant_qr(
                 idempotency_key,
                 principal.principal_key,
             )
+            if issued is not None:
+                dynamic_qr.mark_paid(issued, order, now)
             return order_view(order, created_by=principal.principal_key)
     except IntegrityError:
         # the same key won by a concurrent submission: answer its order
@@ -1228,6 +1328,8 @@ def do_pay_merchant_qr(
         )
         if replayed is None:
             raise
+        if issued is not None:
+            dynamic_qr.check_replay(issued, replayed)
         return order_view(replayed, history=True)
 
 

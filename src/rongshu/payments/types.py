@@ -120,8 +120,29 @@ class PaymentCodeView:
 class DecodedQr:
     merchant_code: str | None
     merchant_name: str | None
-    amount: Money | None
+    amount: Money | None  # of a dynamic code of ours: the issued request's amount
     currency: str | None
     dynamic: bool
     reference: str | None
     ours: bool
+    # a dynamic code of ours: the issued request's bill number, state and expiry
+    bill_number: str | None = None
+    state: str | None = None
+    expires_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class DynamicQrView:
+    """A dynamic merchant QR the bank issued (a collection request, payable once)."""
+
+    qr_id: uuid.UUID
+    reference: str
+    merchant_code: str
+    amount: Money
+    bill_number: str
+    state: str  # open | paid | expired (an open request past its expiry reads expired)
+    expires_at: dt.datetime
+    order_id: uuid.UUID | None
+    paid_at: dt.datetime | None
+    created_at: dt.datetime
+    payload: str

@@ -36,7 +36,13 @@ from rongshu.kernel.money import Money, format_money
 from rongshu.ledger import queries as ledger_queries
 from rongshu.ledger.types import AccountView
 from rongshu.payments import qr, queries, services
-from rongshu.payments.errors import DebitAccountInvalid, MerchantUnknown, PaymentNotFound
+from rongshu.payments.errors import (
+    DebitAccountInvalid,
+    MerchantUnknown,
+    PaymentNotFound,
+    QrAlreadyPaid,
+    QrExpired,
+)
 from rongshu.payments.types import OrderView, PaymentRequest
 from rongshu.web.access import current_customer, staff_required, to_signin
 
@@ -370,10 +376,39 @@ def _uploaded_payload(request: HttpRequest) -> str:
         raise InvalidInput(_("The file does not contain QR payload text."), code="qr_file") from exc
 
 
-def _qr_confirm_context(who: Principal, payload: str, key: str) -> dict[str, Any]:
+def _qr_messages() -> dict[str, str]:
+    """What the payer is told about a dynamic code that is not payable as it is."""
+    return {
+        "qr_unknown": _(
+            "The merchant did not issue this QR code. Do not pay it; ask the merchant for a "
+            "new code."
+        ),
+        "qr_tampered": _(
+            "This QR code was altered: its amount is not the merchant's bill. Do not pay it; "
+            "ask the merchant for a new code."
+        ),
+        "qr_expired": _("This QR code has expired. Ask the merchant for a new one."),
+        "qr_already_paid": _("This QR code has already been paid."),
+    }
+
+
+def _qr_error(exc: DomainError) -> str:
+    return _qr_messages().get(exc.code) or error_message(exc)
+
+
+def _qr_confirm_context(
+    who: Principal, payload: str, key: str, *, payable: bool = False
+) -> dict[str, Any]:
+    """The confirm step's context. ``payable``: also refuse a dynamic code that is paid or
+    expired (when it is shown; the payment itself is checked by the service, which answers a
+    replayed submission with its order)."""
     decoded = queries.decode_qr(payload)
     if not decoded.ours:
         raise MerchantUnknown()
+    if payable and decoded.state == "paid":
+        raise QrAlreadyPaid()
+    if payable and decoded.state == "expired":
+        raise QrExpired()
     return {
         "step": "confirm",
         "payload": payload,
@@ -382,6 +417,7 @@ def _qr_confirm_context(who: Principal, payload: str, key: str) -> dict[str, Any
         "merchant_code": decoded.merchant_code or "",
         "fixed_amount": _money(decoded.amount) if decoded.amount else "",
         "reference": decoded.reference or "",
+        "bill_number": decoded.bill_number or "",
         "accounts": _account_choices(who),
     }
 
@@ -399,7 +435,7 @@ def qr_pay(request: HttpRequest) -> HttpResponse:
             context = _qr_confirm_context(who, form.get("payload", ""), key)
             context.update(amount=form.get("amount", ""), resumed=True)
         except DomainError as exc:
-            context["error"] = error_message(exc)
+            context["error"] = _qr_error(exc)
     if request.method == "POST":
         step = request.POST.get("step", "decode")
         payload = ""
@@ -410,7 +446,7 @@ def qr_pay(request: HttpRequest) -> HttpResponse:
                 raise InvalidInput(
                     _("Paste the text of the QR code or upload it."), code="qr_required"
                 )
-            context = _qr_confirm_context(who, payload, _key(request))
+            context = _qr_confirm_context(who, payload, _key(request), payable=step != "pay")
             if step == "pay":
                 debit = _uuid(request.POST.get("debit_account", ""))
                 amount_text = request.POST.get("amount", "").strip()
@@ -440,7 +476,7 @@ def qr_pay(request: HttpRequest) -> HttpResponse:
             )
             return _to_step_up(request, f"{request.path}?resume={key}")
         except DomainError as exc:
-            context["error"] = error_message(exc)
+            context["error"] = _qr_error(exc)
     return render(request, "payments/qr_pay.html", context)
 
 

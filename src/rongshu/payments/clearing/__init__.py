@@ -5,6 +5,7 @@ simulator of China's networks, and end-of-day reconciliation. Public API (see
     get_network(name) -> ClearingNetwork          # "ibps", "hvps", "bulk"
     network.verify_account(bank_code, account_number, name) -> AccountCheckResult
     network.submit(instruction)                   # ClearingRejected / ClearingUnavailable
+    opens_at(network_name, at) -> datetime        # when it takes payments next (HVPS hours)
     head_office(bank_code) -> str | None          # a 3-digit bank type code's CNAPS code
     do_register_account(bank_code, number, name, status)   # the simulator's directory
     on_outcome(callback)                          # callback(ClearingOutcome), idempotent
@@ -48,8 +49,16 @@ __all__ = [
     "get_network",
     "head_office",
     "on_outcome",
+    "opens_at",
     "process_inbound",
 ]
+
+
+def opens_at(network_name: str, at: dt.datetime) -> dt.datetime:
+    """When the network takes payments next, from ``at`` on: ``at`` itself while it is open
+    (HVPS: working days in its hours, Asia/Shanghai; IBPS and bulk: always). A submission
+    while it is closed is refused ``TM01``."""
+    return get_network(network_name).opens_at(at)
 
 
 def do_reconcile(

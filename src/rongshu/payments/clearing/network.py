@@ -44,6 +44,10 @@ class ClearingGateway(Protocol):
 
     def our_bank_code(self) -> str: ...
 
+    def opens_at(self, network: str, at: dt.datetime) -> dt.datetime:
+        """When the network takes payments next, from ``at`` on (``at`` while it is open)."""
+        ...
+
     def verify_account(
         self, network: str, bank_code: str, account_number: str, name: str
     ) -> AccountCheckResult: ...
@@ -101,6 +105,12 @@ class ClearingNetwork:
 
     def settlement_account_code(self, currency: str = "CNY") -> str:
         return self.profile.settlement_account_code(currency)
+
+    def opens_at(self, at: dt.datetime) -> dt.datetime:
+        """When this network takes payments next, from ``at`` on: ``at`` itself while it is
+        open (HVPS: working days, in its hours); a submission while it is closed is refused
+        ``TM01``."""
+        return self.gateway.opens_at(self.name, at)
 
     def verify_account(self, bank_code: str, account_number: str, name: str) -> AccountCheckResult:
         """Account-name verification at the creditor bank (AC01, AC04, AC06, BE01, RC01)."""

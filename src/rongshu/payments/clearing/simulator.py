@@ -101,6 +101,28 @@ def _hhmm(text: str) -> dt.time:
     return dt.time(int(hours), int(minutes))
 
 
+def network_opens_at(
+    network: str, at: dt.datetime, config: SimulatorConfig | None = None
+) -> dt.datetime:
+    """When ``network`` takes payments next, from ``at`` on: ``at`` itself while it is open.
+    HVPS: working days (:func:`rongshu.kernel.clock.is_working_day`: holidays and adjusted
+    weekends) from ``hvps_open`` to ``hvps_close`` in the bank's zone (Asia/Shanghai); the
+    others always take them (bulk settles in its windows by itself)."""
+    if network != "hvps":
+        return at
+    config = config or simulator_config()
+    opens, closes = _hhmm(config.hvps_open), _hhmm(config.hvps_close)
+    zone = clock.bank_zone()
+    local = at.astimezone(zone)
+    day = local.date()
+    if clock.is_working_day(day):
+        if opens <= local.time() < closes:
+            return at
+        if local.time() < opens:
+            return dt.datetime.combine(day, opens, zone)
+    return dt.datetime.combine(clock.next_working_day(day), opens, zone)
+
+
 def _norm(name: str) -> str:
     return "".join(unicodedata.normalize("NFKC", name).split()).casefold()
 
@@ -140,6 +162,10 @@ class SimulatedGateway:
 
     def our_bank_code(self) -> str:
         return self.config.bank_code
+
+    def opens_at(self, network: str, at: dt.datetime) -> dt.datetime:
+        """When ``network`` takes payments next (:func:`network_opens_at`)."""
+        return network_opens_at(network, at, self.config)
 
     # ------------------------------------------------------------------ look-ups
     def _check_up(self, network: str) -> None:
@@ -182,15 +208,12 @@ class SimulatedGateway:
                 raise ClearingRejected(
                     "AM02", f"IBPS takes at most {cap.amount_str()} CNY per payment."
                 )
-        if profile.name == "hvps":
-            local = now.astimezone(clock.bank_zone())
-            opens, closes = _hhmm(config.hvps_open), _hhmm(config.hvps_close)
-            if not clock.is_working_day(local.date()):
+        if network_opens_at(profile.name, now, config) > now:  # HVPS outside its hours
+            if not clock.is_working_day(now.astimezone(clock.bank_zone()).date()):
                 raise ClearingRejected("TM01", "HVPS is closed on non-working days.")
-            if not opens <= local.time() < closes:
-                raise ClearingRejected(
-                    "TM01", f"HVPS is open {config.hvps_open}–{config.hvps_close} only."
-                )
+            raise ClearingRejected(
+                "TM01", f"HVPS is open {config.hvps_open}–{config.hvps_close} only."
+            )
 
     def _settle_base(self, profile: NetworkProfile, now: dt.datetime) -> dt.datetime:
         """When the network processes a payment received at ``now``."""
