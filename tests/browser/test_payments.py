@@ -1,6 +1,7 @@
 """Payments in headless Chromium: a customer signs in, transfers to another customer's account
 by its number, sees it settled in the history and opens the receipt; then pays a merchant's
-static QR code."""
+static QR code. Staff issue a bill QR code (a dynamic QR) in the console; the customer pastes
+it, sees its fixed amount and bill number and pays it; the console shows it paid."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from typing import Any
 
 import pytest
 
+from rongshu.identity.types import Role
 from rongshu.ledger import services as ledger
 from rongshu.payments import services
-from rongshu.payments.models import PaymentOrder
+from rongshu.payments.models import DynamicQr, PaymentOrder
 from tests.browser.conftest import screenshot
+from tests.identity.builders import PASSWORD, make_staff
 from tests.payments.conftest import account_numbers, balance, give_number, make_payer
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -85,3 +88,67 @@ def test_transfer_history_receipt_and_merchant_qr(page: Any) -> None:
     assert page.locator("#order-state").get_attribute("data-state") == "settled"
     assert balance(shop.account) == 16_00
     assert PaymentOrder.objects.filter(rail="qr", state="settled").count() == 1
+
+
+def test_staff_issue_a_bill_qr_code_that_the_customer_pays(page: Any, browser: Any) -> None:
+    ledger.do_create_chart_of_accounts(["CNY"])  # an earlier transactional test may flush it
+    payer = make_payer(name="张三")
+    shop = make_payer(name="小店", balance=0)
+    services.do_create_merchant(
+        merchant_code="M0300",
+        name="Banyan Noodles",
+        city="Shenzhen",
+        ledger_account_id=shop.account.public_id,
+    )
+    make_staff(Role.TELLER, username="browser-qr-teller")
+    console_page = "/console/payments/merchants/M0300/qr/"
+
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    staff = context.new_page()
+    try:
+        staff.goto(page.base_url + console_page)
+        assert "/console/signin/" in staff.url
+        staff.fill("input[name=username]", "browser-qr-teller")
+        staff.fill("input[name=password]", PASSWORD)
+        staff.click("button[type=submit]")
+        staff.wait_for_url("**" + console_page)
+        assert staff.locator("#dynamic-qr-form input[name=minutes]").input_value() == "15"
+        staff.fill("#dynamic-qr-form input[name=amount]", "38.00")
+        staff.fill("#dynamic-qr-form input[name=bill_number]", "T-42")
+        with staff.expect_navigation():
+            staff.click("#dynamic-qr-form button[type=submit]")
+        issued = DynamicQr.objects.get()
+        assert staff.locator("#dynamic-qr-image svg").count() == 1
+        row = staff.locator(f"#dynamic-qrs tr[data-reference='{issued.reference}']")
+        assert row.get_attribute("data-state") == "open" and "待支付" in row.inner_text()
+        payload = staff.locator("#dynamic-qr-payload").input_value()
+        assert issued.reference in payload
+        screenshot(staff, "payments-console-bill-qr")
+
+        sign_in(page, payer.customer.phone, payer.customer.password, "/me/payments/qr/")
+        page.fill("#qr-decode textarea[name=payload]", payload)
+        with page.expect_navigation():
+            page.click("#qr-decode button[type=submit]")
+        assert page.locator("#qr-merchant-name").inner_text() == "Banyan Noodles"
+        assert "38.00" in page.locator("#qr-amount").inner_text()
+        assert page.locator("#qr-bill-number").inner_text() == "T-42"
+        assert page.locator("#qr-confirm input[name=amount]").count() == 0  # the amount is fixed
+        screenshot(page, "payments-bill-qr-confirm")
+        with page.expect_navigation():
+            page.click("#qr-confirm button[type=submit]")
+        assert page.locator("#order-state").get_attribute("data-state") == "settled"
+        assert balance(shop.account) == 38_00
+
+        staff.reload()
+        row = staff.locator(f"#dynamic-qrs tr[data-reference='{issued.reference}']")
+        assert row.get_attribute("data-state") == "paid" and "已支付" in row.inner_text()
+        assert staff.locator("#dynamic-qr-image").count() == 0  # paid: no image to show
+        order = PaymentOrder.objects.get(rail="qr")
+        with staff.expect_navigation():
+            row.locator(f"a[href='/console/payments/{order.public_id}/']").click()
+        assert staff.locator("#order-state").get_attribute("data-state") == "settled"
+    finally:
+        context.close()
+    issued.refresh_from_db()
+    assert issued.state == "paid" and issued.order_id == order.pk

@@ -1,4 +1,5 @@
-"""The payments demo step: idempotent, a merchant QR that decodes, a payee, settled payments."""
+"""The payments demo step: idempotent, a merchant QR that decodes, an issued bill QR code, a
+payee, settled payments."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 from rongshu.ledger import queries as ledger_queries
 from rongshu.ledger.models import Transfer
 from rongshu.payments import qr
-from rongshu.payments.models import Merchant, Payee, PaymentOrder
+from rongshu.payments.models import DynamicQr, Merchant, Payee, PaymentOrder
 from rongshu.simulation.accounts_demo import load_accounts_demo
 from rongshu.simulation.identity_demo import load_identity_demo
 from rongshu.simulation.ledger_demo import load_ledger_demo
@@ -33,3 +34,11 @@ def test_payments_demo_is_idempotent_and_prints_the_static_qr() -> None:
     assert set(PaymentOrder.objects.values_list("state", flat=True)) == {"settled"}
     assert "2 settled payments" in first
     assert ledger_queries.get_trial_balance().balanced
+
+    # one bill QR code (a dynamic QR the bank issued), open, reused by the second run
+    issued = DynamicQr.objects.get()
+    assert (issued.state, issued.amount_minor, issued.bill_number) == ("open", 38_00, "DEMO-0001")
+    bill_payload = first.split(" payload: ")[1].split(";")[0]
+    decoded = qr.decode(bill_payload)
+    assert decoded.is_dynamic and decoded.reference == issued.reference
+    assert (decoded.amount, decoded.rongshu_merchant_id) == ("38.00", MERCHANT_CODE)

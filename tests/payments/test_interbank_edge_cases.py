@@ -231,7 +231,12 @@ def test_a_late_return_to_a_fully_frozen_account_goes_to_suspense(settings: Any)
     from rongshu.ledger import queries as ledger_queries
     from rongshu.ledger import services as ledger
 
-    settings.RONGSHU_CLEARING_SIMULATOR = {**QUIET, "late_return_rate": 1.0}
+    settings.RONGSHU_CLEARING_SIMULATOR = {
+        **QUIET,
+        "late_return_rate": 1.0,
+        "late_return_min_s": 2 * 3600.0,  # after the freeze, which comes at +30 minutes
+        "late_return_max_s": 6 * 3600.0,
+    }
     suspense = ledger.get_chart_account("suspense.CNY").public_id
     with clock.frozen_time(WORKDAY_10AM):
         payer = make_payer()

@@ -13,9 +13,9 @@ from rongshu.kernel.audit import do_audit
 from rongshu.kernel.money import Money, chinese_uppercase
 from rongshu.payments import dynamic_qr, qr
 from rongshu.payments.errors import PaymentNotFound
-from rongshu.payments.models import Merchant, Payee, PaymentOrder
+from rongshu.payments.models import DynamicQr, Merchant, Payee, PaymentOrder
 from rongshu.payments.projections import merchant_view, order_view, payee_view
-from rongshu.payments.types import DecodedQr, MerchantView, OrderView, PayeeView
+from rongshu.payments.types import DecodedQr, DynamicQrView, MerchantView, OrderView, PayeeView
 
 
 def access_order(principal: Principal, order_id: uuid.UUID | str) -> OrderView:
@@ -119,6 +119,28 @@ def find_merchant(merchant_code: str) -> MerchantView | None:
 
 # an issued dynamic QR of one of a partner's own merchants (others: dynamic_qr_not_found)
 partner_dynamic_qr = dynamic_qr.partner_dynamic_qr
+
+
+def list_dynamic_qrs(merchant_code: str, *, limit: int = 20) -> list[DynamicQrView]:
+    """A merchant's latest issued dynamic QR codes, newest first (its state as
+    ``dynamic_qr.state_of`` reads it: an open one past its expiry is ``expired``). For the
+    staff console and the demo; callers check who may see them."""
+    rows = (
+        DynamicQr.objects.select_related("merchant", "order")
+        .filter(merchant__merchant_code=merchant_code)
+        .order_by("-created_at", "-pk")[: max(1, min(limit, 200))]
+    )
+    return [dynamic_qr.dynamic_qr_view(row) for row in rows]
+
+
+def find_dynamic_qr(merchant_code: str, qr_id: uuid.UUID) -> DynamicQrView | None:
+    """One issued dynamic QR of the merchant (another merchant's, or none: ``None``)."""
+    row = (
+        DynamicQr.objects.select_related("merchant", "order")
+        .filter(public_id=qr_id, merchant__merchant_code=merchant_code)
+        .first()
+    )
+    return dynamic_qr.dynamic_qr_view(row) if row is not None else None
 
 
 def decode_qr(payload: str) -> DecodedQr:

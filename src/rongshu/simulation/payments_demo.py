@@ -1,9 +1,11 @@
-"""Demo payments: a merchant with a static QR code, a saved payee and two settled internal
+"""Demo payments: a merchant with a static QR code and an issued bill QR code (a dynamic QR
+for ¥38.00, bill number ``DEMO-0001``, valid 24 hours), a saved payee and two settled internal
 payments for the demo customer (mobile 13800000001, see ``identity_demo``).
 
 Idempotent: the merchant is found by its code, the payee by name and account, the customer's
 funding transfer has a fixed id and the payments fixed idempotency keys, so a second run
-changes nothing (the payments service answers the same orders).
+changes nothing (the payments service answers the same orders); a bill QR code is issued only
+when the merchant has no open one (after a day, or once paid, the next run issues a new one).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from rongshu.ledger import services as ledger
 from rongshu.ledger.models import Account
 from rongshu.ledger.types import TransferIn
 from rongshu.payments import queries, services
-from rongshu.payments.types import PaymentRequest
+from rongshu.payments.types import DynamicQrView, PaymentRequest
 from rongshu.simulation.identity_demo import DEMO_CUSTOMER_PHONE
 from rongshu.simulation.ledger_demo import DEMO_CUSTOMERS
 
@@ -28,6 +30,9 @@ PAYMENTS = (
     ("demo-payment-1", "128.00", "11 月水电费 AA"),
     ("demo-payment-2", "36.50", "咖啡"),
 )
+BILL_QR_AMOUNT = "38.00"
+BILL_QR_NUMBER = "DEMO-0001"
+BILL_QR_SECONDS = 24 * 60 * 60
 
 
 def _account(owner_id: str, name: str) -> Account:
@@ -94,7 +99,25 @@ def load_payments_demo() -> str:
             idempotency_key=key,
         )
         settled += order.state == "settled"
+    bill_qr = _open_bill_qr(merchant.merchant_code)
     return (
         f"merchant {merchant.merchant_code} ({merchant.name}), 1 saved payee, "
-        f"{settled} settled payments; static QR payload: {merchant.static_payload}"
+        f"{settled} settled payments; bill QR {bill_qr.bill_number} "
+        f"({bill_qr.amount.amount_str()} {bill_qr.amount.currency}, "
+        f"console /console/payments/merchants/{merchant.merchant_code}/qr/) payload: "
+        f"{bill_qr.payload}; static QR payload: {merchant.static_payload}"
+    )
+
+
+def _open_bill_qr(merchant_code: str) -> DynamicQrView:
+    """The merchant's open bill QR code, issued when it has none."""
+    for issued in queries.list_dynamic_qrs(merchant_code, limit=50):
+        if issued.state == "open":
+            return issued
+    return services.do_issue_dynamic_qr(
+        merchant_code=merchant_code,
+        amount=Money.parse(BILL_QR_AMOUNT, "CNY"),
+        bill_number=BILL_QR_NUMBER,
+        expires_in_seconds=BILL_QR_SECONDS,
+        actor="system:demo",
     )

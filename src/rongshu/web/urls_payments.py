@@ -1,5 +1,6 @@
 from django.urls import path
 
+from rongshu.web import merchant_qr_views
 from rongshu.web import payments_views as views
 
 urlpatterns = [
@@ -18,4 +19,19 @@ urlpatterns = [
     path("me/payments/<uuid:order_id>/receipt.pdf", views.receipt_pdf, name="payments_receipt_pdf"),
     path("console/payments/", views.console_search, name="payments_console"),
     path("console/payments/<uuid:order_id>/", views.console_order, name="payments_console_order"),
+    path(
+        "console/payments/merchants/",
+        merchant_qr_views.console_merchant_lookup,
+        name="payments_console_merchant_lookup",
+    ),
+    path(
+        "console/payments/merchants/<str:merchant_code>/qr/",
+        merchant_qr_views.console_merchant_qr,
+        name="payments_console_merchant_qr",
+    ),
+    path(
+        "console/payments/merchants/<str:merchant_code>/qr/issue/",
+        merchant_qr_views.console_merchant_qr_issue,
+        name="payments_console_merchant_qr_issue",
+    ),
 ]
