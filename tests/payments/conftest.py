@@ -209,6 +209,25 @@ def clearing() -> Iterator[FakeClearing]:
     interbank.use_clearing(None)
 
 
+@pytest.fixture
+def real_clearing(settings: Any) -> Iterator[None]:
+    """The real clearing package (its simulator without faults, no verifier delay) instead
+    of a fake; the package's callbacks and the port restored afterwards."""
+    from rongshu.payments.clearing import network as clearing_network
+    from tests.payments_clearing.conftest import QUIET
+
+    settings.RONGSHU_CLEARING_SIMULATOR = dict(QUIET)
+    settings.RONGSHU_ACCOUNTS = {"verifier_delay_ms": 0}
+    saved_callbacks = list(clearing_network._callbacks)
+    saved_api = interbank._api
+    interbank.use_clearing(None)
+    try:
+        yield
+    finally:
+        clearing_network._callbacks[:] = saved_callbacks
+        interbank._api = saved_api
+
+
 def step_up(payer: Payer) -> None:
     """Pass a one-time-code step-up for payments in the payer's session."""
     info = identity.do_start_step_up(payer.principal, services.STEP_UP_ACTION)

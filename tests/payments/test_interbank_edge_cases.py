@@ -10,16 +10,14 @@ import datetime as dt
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from rongshu.kernel import clock
 from rongshu.kernel.errors import InvalidInput
-from rongshu.payments import interbank, services
+from rongshu.payments import services
 from rongshu.payments.clearing import ClearingRejected, get_network, process_inbound
-from rongshu.payments.clearing import network as clearing_network
 from rongshu.payments.clearing.models import Instruction, SimMessage
 from rongshu.payments.errors import PayeeNameMismatch
 from rongshu.payments.limits import used_today
@@ -28,23 +26,9 @@ from rongshu.payments.types import PaymentRequest
 from tests.payments.conftest import cny, make_payer
 from tests.payments_clearing.conftest import QUIET, SHANGHAI, WORKDAY_10AM, make_instruction
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("real_clearing")]
 BANK = "102100099996"
 ZHANG = ("6222020200001234567", "张伟")
-
-
-@pytest.fixture(autouse=True)
-def real_clearing(settings: Any) -> Iterator[None]:
-    """The real clearing package (simulator without faults), restored afterwards."""
-    settings.RONGSHU_CLEARING_SIMULATOR = dict(QUIET)
-    saved_callbacks = list(clearing_network._callbacks)
-    saved_api = interbank._api
-    interbank.use_clearing(None)
-    try:
-        yield
-    finally:
-        clearing_network._callbacks[:] = saved_callbacks
-        interbank._api = saved_api
 
 
 def _pay(payer: Any, amount: str, *, remittance: str = "", network: str = "") -> uuid.UUID:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -42,30 +41,15 @@ from tests.payments.conftest import (
     make_payer,
     step_up,
 )
-from tests.payments_clearing.conftest import QUIET, SHANGHAI, WORKDAY_10AM
+from tests.payments_clearing.conftest import SHANGHAI, WORKDAY_10AM
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("real_clearing")]
 BANK = "102100099996"
 ZHANG = ("6222020200001234567", "张伟")  # an open account in the simulator's directory
 FRIDAY_6PM = dt.datetime(2026, 3, 13, 18, 0, tzinfo=SHANGHAI)  # after HVPS hours
 SATURDAY_10AM = dt.datetime(2026, 3, 14, 10, 0, tzinfo=SHANGHAI)
 MONDAY_8AM = dt.datetime(2026, 3, 16, 8, 0, tzinfo=SHANGHAI)
 MONDAY_OPEN = dt.datetime(2026, 3, 16, 8, 30, tzinfo=SHANGHAI)
-
-
-@pytest.fixture(autouse=True)
-def real_clearing(settings: Any) -> Iterator[None]:
-    """The real clearing package (simulator without faults), restored afterwards."""
-    settings.RONGSHU_CLEARING_SIMULATOR = dict(QUIET)
-    settings.RONGSHU_ACCOUNTS = {"verifier_delay_ms": 0}
-    saved_callbacks = list(clearing_network._callbacks)
-    saved_api = interbank._api
-    interbank.use_clearing(None)
-    try:
-        yield
-    finally:
-        clearing_network._callbacks[:] = saved_callbacks
-        interbank._api = saved_api
 
 
 def _interbank(payer: Payer, amount: str, **fields: Any) -> PaymentRequest:
