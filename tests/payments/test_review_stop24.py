@@ -321,6 +321,24 @@ def test_hvps_opening_time_comes_from_the_clearing_package() -> None:
     assert after.time() == dt.time(8, 30)
 
 
+def test_an_hvps_order_only_the_sweep_sees_is_marked_as_waiting_too() -> None:
+    """The submission after commit never ran (a crash): the sweep, which leaves a closed
+    network's orders out, still marks them ``TM01`` so the customer sees why they wait."""
+    payer = make_payer(balance=200_000_00)
+    with clock.frozen_time(FRIDAY_6PM):
+        step_up(payer)
+        view = services.do_create_payment(
+            payer.principal, _interbank(payer, "60000.00"), idempotency_key=str(uuid.uuid4())
+        )
+        assert _order(view.order_id).reason_code == ""
+        services.do_submit_pending()
+    assert (_order(view.order_id).state, _order(view.order_id).reason_code) == (
+        "funds_held",
+        "TM01",
+    )
+    assert not Instruction.objects.exists()
+
+
 def test_an_hvps_order_after_hours_waits_held_and_goes_out_when_hvps_opens(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -1076,6 +1076,10 @@ def do_submit_pending(*, older_than_seconds: int = 0) -> int:
     now = clock.now()
     cutoff = now - timedelta(seconds=older_than_seconds)
     closed = interbank.closed_networks(interbank.clearing(), now)
+    if closed:  # say why they wait, also for orders no submission after commit ever tried
+        PaymentOrder.objects.filter(
+            state=PaymentOrder.HELD, network__in=closed, reason_code=""
+        ).update(reason_code=interbank.CUT_OFF)
     ids = list(
         PaymentOrder.objects.filter(state=PaymentOrder.HELD, updated_at__lte=cutoff)
         .exclude(network__in=closed)
