@@ -171,7 +171,7 @@ def test_an_expired_code_is_refused() -> None:
         with pytest.raises(QrExpired) as refused:
             _pay(payer, issued.payload, key="late-1")
         assert refused.value.code == "qr_expired"
-        assert services.do_expire_dynamic_qrs() == 1
+        assert dynamic_qr.do_expire_dynamic_qrs() == 1
     assert _row(issued).state == "expired"
     with pytest.raises(QrExpired):
         _pay(payer, issued.payload)

@@ -1241,7 +1241,6 @@ def do_create_merchant(
 # payload refers to one, and a payment takes its amount from it, not from the payload.
 do_issue_dynamic_qr = dynamic_qr.do_issue_dynamic_qr
 do_partner_issue_dynamic_qr = dynamic_qr.do_partner_issue_dynamic_qr
-do_expire_dynamic_qrs = dynamic_qr.do_expire_dynamic_qrs
 DYNAMIC_QR_SECONDS = dynamic_qr.DEFAULT_SECONDS
 DYNAMIC_QR_MIN_SECONDS = dynamic_qr.MIN_SECONDS
 DYNAMIC_QR_MAX_SECONDS = dynamic_qr.MAX_SECONDS
