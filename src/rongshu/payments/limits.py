@@ -12,10 +12,13 @@ clause after waiting for the row lock).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 
@@ -72,8 +75,30 @@ DEFAULT_FEES: dict[str, tuple[FeeTier, ...]] = {
 }
 
 
+@functools.cache
 def step_up_threshold() -> int:
     return int(getattr(settings, "RONGSHU_PAYMENT_STEP_UP_MINOR", DEFAULT_STEP_UP_MINOR))
+
+
+@functools.cache
+def _limits_table() -> dict[tuple[str, str], Limits]:
+    return {**DEFAULT_LIMITS, **getattr(settings, "RONGSHU_PAYMENT_LIMITS", {})}
+
+
+@functools.cache
+def _fee_table() -> dict[str, tuple[FeeTier, ...]]:
+    return {**DEFAULT_FEES, **getattr(settings, "RONGSHU_PAYMENT_FEES", {})}
+
+
+def _forget_settings(*, setting: str, **_kwargs: Any) -> None:
+    """The three tables above are read once (an order reads them on its hot path); a
+    changed setting (``override_settings``, tests) is read again."""
+    if setting.startswith("RONGSHU_PAYMENT_"):
+        for cached in (step_up_threshold, _limits_table, _fee_table):
+            cached.cache_clear()
+
+
+setting_changed.connect(_forget_settings, dispatch_uid="rongshu.payments.limits")
 
 
 def needs_step_up(channel: str, amount_minor: int) -> bool:
@@ -86,11 +111,7 @@ def needs_step_up(channel: str, amount_minor: int) -> bool:
 
 
 def limits_for(channel: str, auth_level: str) -> Limits:
-    table: dict[tuple[str, str], Limits] = {
-        **DEFAULT_LIMITS,
-        **getattr(settings, "RONGSHU_PAYMENT_LIMITS", {}),
-    }
-    return table[(channel, auth_level)]
+    return _limits_table()[(channel, auth_level)]
 
 
 def check_within_reach(channel: str, amount: Money) -> None:
@@ -110,8 +131,7 @@ def check_within_reach(channel: str, amount: Money) -> None:
 
 def fee_for(rail: str, amount: Money, network: str = "") -> Money:
     key = f"{rail}:{network}" if network else rail
-    table = {**DEFAULT_FEES, **getattr(settings, "RONGSHU_PAYMENT_FEES", {})}
-    for tier in table.get(key, (FeeTier(None, 0),)):
+    for tier in _fee_table().get(key, (FeeTier(None, 0),)):
         if tier.up_to is None or amount.minor <= tier.up_to:
             return Money(tier.fee, amount.currency)
     return Money(0, amount.currency)

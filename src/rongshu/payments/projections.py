@@ -45,7 +45,7 @@ def order_view(
         creditor_name=order.creditor_name,
         creditor_bank_code=order.creditor_bank_code,
         network=order.network,
-        merchant_name=order.merchant.name if order.merchant is not None else "",
+        merchant_name=_merchant_name(order),
         remittance_info=order.remittance_info,
         reason_code=order.reason_code,
         refunded=Money(order.refunded_minor, order.currency),
@@ -53,6 +53,12 @@ def order_view(
         settled_at=order.settled_at,
         history=changes,
     )
+
+
+def _merchant_name(order: PaymentOrder) -> str:
+    """The merchant's name, or "" (an order without one reads nothing)."""
+    merchant = order.merchant if order.merchant_id is not None else None
+    return merchant.name if merchant is not None else ""
 
 
 def payee_view(payee: Payee) -> PayeeView:

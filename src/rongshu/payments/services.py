@@ -464,39 +464,36 @@ def _internal_transfers(order: PaymentOrder) -> list[TransferIn]:
     amount = Money(order.amount_minor, order.currency)
     fee = limits.fee_for(order.rail, amount)
     order.fee_minor = fee.minor
+    order.settle_transfer_id = transfer_id(order, "settle")
+    settle = TransferIn(
+        order.settle_transfer_id,
+        order.debit_account_id,
+        order.creditor_account_id,
+        order.amount_minor,
+        order.currency,
+        f"payment_{order.rail}",
+        reference=(order.remittance_info or order.creditor_name)[:140],
+        metadata=_meta(order),
+    )
+    if not fee:
+        return [settle]  # one step: nothing to link
+    order.fee_transfer_id = transfer_id(order, "fee")
     steps = [
+        ("settle", settle),
         (
-            "settle",
+            "fee",
             TransferIn(
-                transfer_id(order, "settle"),
+                order.fee_transfer_id,
                 order.debit_account_id,
-                order.creditor_account_id,
-                order.amount_minor,
+                _fee_account(order.currency),
+                fee.minor,
                 order.currency,
-                f"payment_{order.rail}",
-                reference=(order.remittance_info or order.creditor_name)[:140],
+                "payment_fee",
+                reference="手续费",
                 metadata=_meta(order),
             ),
-        )
+        ),
     ]
-    if fee:
-        steps.append(
-            (
-                "fee",
-                TransferIn(
-                    transfer_id(order, "fee"),
-                    order.debit_account_id,
-                    _fee_account(order.currency),
-                    fee.minor,
-                    order.currency,
-                    "payment_fee",
-                    reference="手续费",
-                    metadata=_meta(order),
-                ),
-            )
-        )
-        order.fee_transfer_id = transfer_id(order, "fee")
-    order.settle_transfer_id = transfer_id(order, "settle")
     return _chain(order, steps)
 
 
