@@ -1,7 +1,8 @@
 """Payments in headless Chromium: a customer signs in, transfers to another customer's account
 by its number, sees it settled in the history and opens the receipt; then pays a merchant's
 static QR code. Staff issue a bill QR code (a dynamic QR) in the console; the customer pastes
-it, sees its fixed amount and bill number and pays it; the console shows it paid."""
+it, sees its fixed amount and bill number and pays it; the console shows it paid. A merchant's
+partner signs in to the partner portal with its API client and issues a bill QR code there."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from rongshu.ledger import services as ledger
 from rongshu.payments import services
 from rongshu.payments.models import DynamicQr, PaymentOrder
 from tests.browser.conftest import screenshot
-from tests.identity.builders import PASSWORD, make_staff
+from tests.identity.builders import PASSWORD, make_partner, make_staff
 from tests.payments.conftest import account_numbers, balance, give_number, make_payer
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -152,3 +153,44 @@ def test_staff_issue_a_bill_qr_code_that_the_customer_pays(page: Any, browser: A
         context.close()
     issued.refresh_from_db()
     assert issued.state == "paid" and issued.order_id == order.pk
+
+
+def test_partner_qr_portal_issue_a_bill_qr_code(page: Any) -> None:
+    ledger.do_create_chart_of_accounts(["CNY"])  # an earlier transactional test may flush it
+    creds = make_partner(["payments"])
+    shop = make_payer(name="小店", balance=0)
+    services.do_create_merchant(
+        merchant_code="M0400",
+        name="Banyan Dumplings",
+        city="Shenzhen",
+        ledger_account_id=shop.account.public_id,
+        partner_client_id=creds.client_id,
+    )
+
+    page.goto(page.base_url + "/partners/")
+    with page.expect_navigation():
+        page.click("a[href='/partners/qr/']")
+    page.fill("#partner-qr-signin input[name=client_id]", creds.client_id)
+    page.fill("#partner-qr-signin input[name=client_secret]", creds.client_secret)
+    with page.expect_navigation():
+        page.click("#partner-qr-signin button[type=submit]")
+    assert "Banyan Dumplings" in page.locator("#partner-merchants").inner_text()
+    form = page.locator("#dynamic-qr-form")
+    assert form.locator("select[name=merchant_code]").input_value() == "M0400"
+    assert form.locator("input[name=minutes]").input_value() == "15"
+    form.locator("input[name=amount]").fill("26.50")
+    form.locator("input[name=bill_number]").fill("T-43")
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+    issued = DynamicQr.objects.get()
+    assert (issued.amount_minor, issued.bill_number) == (26_50, "T-43")
+    assert page.locator("#dynamic-qr-image svg").count() == 1
+    assert issued.reference in page.locator("#dynamic-qr-payload").input_value()
+    assert "26.50" in page.locator("#dynamic-qr-amount").inner_text()
+    row = page.locator(f"#dynamic-qrs tr[data-reference='{issued.reference}']")
+    assert row.get_attribute("data-state") == "open" and "待支付" in row.inner_text()
+    screenshot(page, "partners-bill-qr")
+
+    with page.expect_navigation():
+        page.click("#partner-signout button[type=submit]")
+    assert page.locator("#partner-qr-signin").count() == 1

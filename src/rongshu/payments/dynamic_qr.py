@@ -27,6 +27,7 @@ import secrets
 import uuid
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from rongshu.identity import services as identity
 from rongshu.identity.types import PartnerScope, Principal
@@ -157,12 +158,16 @@ def do_issue_dynamic_qr(
     return dynamic_qr_view(row)
 
 
-def _partner_merchant(principal: Principal, merchant_code: str) -> None:
+def partner_merchants(principal: Principal) -> QuerySet[Merchant]:
+    """The merchants a partner client issues and reads dynamic QR codes for: its own
+    (``Merchant.partner_client_id``), and only with the ``payments`` scope (else
+    ``insufficient_scope``)."""
     identity.check_scope(principal, PartnerScope.PAYMENTS)
-    owned = Merchant.objects.filter(
-        merchant_code=merchant_code, partner_client_id=principal.partner_client_id or "-"
-    ).exists()
-    if not owned:
+    return Merchant.objects.filter(partner_client_id=principal.partner_client_id or "-")
+
+
+def _partner_merchant(principal: Principal, merchant_code: str) -> None:
+    if not partner_merchants(principal).filter(merchant_code=merchant_code).exists():
         raise MerchantUnknown("Unknown merchant.")
 
 
@@ -188,10 +193,9 @@ def do_partner_issue_dynamic_qr(
 
 def partner_dynamic_qr(principal: Principal, qr_id: uuid.UUID) -> DynamicQrView:
     """An issued code of one of the partner's own merchants (others: not found)."""
-    identity.check_scope(principal, PartnerScope.PAYMENTS)
     row = (
         DynamicQr.objects.select_related("merchant", "order")
-        .filter(public_id=qr_id, merchant__partner_client_id=principal.partner_client_id or "-")
+        .filter(public_id=qr_id, merchant__in=partner_merchants(principal))
         .first()
     )
     if row is None:

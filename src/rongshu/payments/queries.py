@@ -7,6 +7,8 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
+from django.db.models import Q
+
 from rongshu.identity import services as identity
 from rongshu.identity.types import Action, Principal, PrincipalKind
 from rongshu.kernel.audit import do_audit
@@ -125,9 +127,27 @@ def list_dynamic_qrs(merchant_code: str, *, limit: int = 20) -> list[DynamicQrVi
     """A merchant's latest issued dynamic QR codes, newest first (its state as
     ``dynamic_qr.state_of`` reads it: an open one past its expiry is ``expired``). For the
     staff console and the demo; callers check who may see them."""
+    return _latest_dynamic_qrs(Q(merchant__merchant_code=merchant_code), limit)
+
+
+def list_partner_merchants(principal: Principal) -> list[MerchantView]:
+    """The merchants a partner client may issue dynamic QR codes for (its own, the rule of
+    ``do_partner_issue_dynamic_qr``; without the ``payments`` scope: ``insufficient_scope``),
+    by merchant code."""
+    merchants = dynamic_qr.partner_merchants(principal).order_by("merchant_code")
+    return [merchant_view(m) for m in merchants]
+
+
+def list_partner_dynamic_qrs(principal: Principal, *, limit: int = 20) -> list[DynamicQrView]:
+    """The latest dynamic QR codes of a partner client's own merchants, newest first (as
+    :func:`list_dynamic_qrs`; without the ``payments`` scope: ``insufficient_scope``)."""
+    return _latest_dynamic_qrs(Q(merchant__in=dynamic_qr.partner_merchants(principal)), limit)
+
+
+def _latest_dynamic_qrs(which: Q, limit: int) -> list[DynamicQrView]:
     rows = (
         DynamicQr.objects.select_related("merchant", "order")
-        .filter(merchant__merchant_code=merchant_code)
+        .filter(which)
         .order_by("-created_at", "-pk")[: max(1, min(limit, 200))]
     )
     return [dynamic_qr.dynamic_qr_view(row) for row in rows]

@@ -1,11 +1,16 @@
 """Demo payments: a merchant with a static QR code and an issued bill QR code (a dynamic QR
 for ¥38.00, bill number ``DEMO-0001``, valid 24 hours), a saved payee and two settled internal
-payments for the demo customer (mobile 13800000001, see ``identity_demo``).
+payments for the demo customer (mobile 13800000001, see ``identity_demo``). The merchant
+belongs to the partner client ``rsp_demo_teahouse`` (scope ``payments``; published secret
+``rss_demo_teahouse_secret``), which signs in to the partner portal's bill QR page
+(``/partners/qr/``) and the partner API (``POST /payments/partner/qr/dynamic``).
 
 Idempotent: the merchant is found by its code, the payee by name and account, the customer's
 funding transfer has a fixed id and the payments fixed idempotency keys, so a second run
 changes nothing (the payments service answers the same orders); a bill QR code is issued only
 when the merchant has no open one (after a day, or once paid, the next run issues a new one).
+The partner client is found by its id; a merchant loaded by an earlier demo without a partner
+is given this one.
 """
 
 from __future__ import annotations
@@ -13,12 +18,14 @@ from __future__ import annotations
 import uuid
 
 from rongshu.identity import services as identity
-from rongshu.identity.models import CustomerCredential
+from rongshu.identity.models import CustomerCredential, PartnerClient
+from rongshu.identity.types import PartnerScope
 from rongshu.kernel.money import Money
 from rongshu.ledger import services as ledger
 from rongshu.ledger.models import Account
 from rongshu.ledger.types import TransferIn
 from rongshu.payments import queries, services
+from rongshu.payments.models import Merchant
 from rongshu.payments.types import DynamicQrView, PaymentRequest
 from rongshu.simulation.identity_demo import DEMO_CUSTOMER_PHONE
 from rongshu.simulation.ledger_demo import DEMO_CUSTOMERS
@@ -26,6 +33,8 @@ from rongshu.simulation.ledger_demo import DEMO_CUSTOMERS
 DEMO_NAMESPACE = uuid.UUID("2f7c9a44-0d5b-4f3e-9c1a-6b8e2d4f0a71")
 MERCHANT_CODE = "RSDEMO0001"
 MERCHANT_OWNER = "demo-merchant-1"
+CLIENT_ID = "rsp_demo_teahouse"
+CLIENT_SECRET = "rss_demo_teahouse_secret"  # noqa: S105 - published demo credentials
 PAYMENTS = (
     ("demo-payment-1", "128.00", "11 月水电费 AA"),
     ("demo-payment-2", "36.50", "咖啡"),
@@ -67,6 +76,14 @@ def load_payments_demo() -> str:
     if not funding[0].ok:
         raise RuntimeError(f"demo funding refused: {funding[0].result}")
 
+    if not PartnerClient.objects.filter(client_id=CLIENT_ID).exists():
+        identity.do_create_client(
+            "榕树茶馆 Banyan Tea",
+            [PartnerScope.PAYMENTS.value, PartnerScope.PROFILE.value],
+            partner_ref="demo-banyan-tea",
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+        )
     shop_account = _account(MERCHANT_OWNER, "榕树茶馆 收款账户")
     merchant = services.do_create_merchant(
         merchant_code=MERCHANT_CODE,
@@ -74,6 +91,11 @@ def load_payments_demo() -> str:
         city="Shenzhen",
         mcc="5814",
         ledger_account_id=shop_account.public_id,
+        partner_client_id=CLIENT_ID,
+    )
+    # a demo database loaded before the merchant had a partner
+    Merchant.objects.filter(merchant_code=MERCHANT_CODE, partner_client_id="").update(
+        partner_client_id=CLIENT_ID
     )
 
     friend_owner, friend_name = DEMO_CUSTOMERS[1]  # 李娜's deposit account (ledger demo)
@@ -101,7 +123,8 @@ def load_payments_demo() -> str:
         settled += order.state == "settled"
     bill_qr = _open_bill_qr(merchant.merchant_code)
     return (
-        f"merchant {merchant.merchant_code} ({merchant.name}), 1 saved payee, "
+        f"merchant {merchant.merchant_code} ({merchant.name}; partner client {CLIENT_ID} / "
+        f"{CLIENT_SECRET}, /partners/qr/), 1 saved payee, "
         f"{settled} settled payments; bill QR {bill_qr.bill_number} "
         f"({bill_qr.amount.amount_str()} {bill_qr.amount.currency}, "
         f"console /console/payments/merchants/{merchant.merchant_code}/qr/) payload: "

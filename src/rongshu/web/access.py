@@ -1,4 +1,5 @@
-"""Who is looking at a page, and the one check every staff console page uses."""
+"""Who is looking at a page (a customer, staff, a partner client signed in to a partner
+portal page), and the one check every staff console page uses."""
 
 from __future__ import annotations
 
@@ -29,6 +30,20 @@ def current_customer(request: HttpRequest) -> Principal | None:
     """The signed-in customer, or None (anonymous visitors and staff)."""
     who = current_principal(request)
     return who if who.kind is PrincipalKind.CUSTOMER and who.customer_id is not None else None
+
+
+def session_partner(request: HttpRequest, key: str) -> Principal | None:
+    """The partner client signed in to this browser session, by the access token the partner
+    portal page keeps under ``key``: checked on every request, so an expired or revoked token
+    signs it out."""
+    token = request.session.get(key)
+    if not isinstance(token, str):
+        return None
+    who = identity.principal_for_token(token)
+    if who is None or who.kind is not PrincipalKind.PARTNER:
+        request.session.pop(key, None)
+        return None
+    return who
 
 
 def to_signin(request: HttpRequest) -> HttpResponse:

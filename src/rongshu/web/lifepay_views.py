@@ -22,7 +22,7 @@ from rongshu.kernel.money import Money, chinese_uppercase, format_money
 from rongshu.ledger import queries as ledger_queries
 from rongshu.lifepay import queries, services
 from rongshu.lifepay.types import PayBillRequest
-from rongshu.web.access import current_principal, staff_required, to_signin
+from rongshu.web.access import current_principal, session_partner, staff_required, to_signin
 from rongshu.web.payments_views import error_message
 
 
@@ -267,14 +267,7 @@ PARTNER_TOKEN = "lifepay_partner_token"  # noqa: S105 - a session key name, not 
 def _partner(request: HttpRequest) -> Principal | None:
     """The partner client signed in to this browser session (its access token, checked on
     every request, so an expired or revoked token signs it out)."""
-    token = request.session.get(PARTNER_TOKEN)
-    if not isinstance(token, str):
-        return None
-    who = identity.principal_for_token(token)
-    if who is None or who.kind is not PrincipalKind.PARTNER:
-        request.session.pop(PARTNER_TOKEN, None)
-        return None
-    return who
+    return session_partner(request, PARTNER_TOKEN)
 
 
 def _partner_context(who: Principal) -> dict[str, Any]:

@@ -3,6 +3,9 @@ collection requests (:mod:`rongshu.payments.dynamic_qr`): issue one for an amoun
 bill number and a validity in minutes (``payment.manage``), see the latest ones with their state
 and paying order (``payment.view``), and the QR image and text of the one just issued, to show
 or send to the customer. Linked from the quick-pay merchant page and the payment search.
+
+The partner portal's page (:mod:`rongshu.web.partner_qr_views`) shares the form's checks, the
+error messages, the rows and the shown code (template ``payments/_dynamic_qr_shown.html``).
 """
 
 from __future__ import annotations
@@ -59,19 +62,40 @@ def _issue_messages() -> dict[str, str]:
     }
 
 
-def _issue_error(exc: DomainError) -> str:
+def issue_error(exc: DomainError) -> str:
+    """A refusal of a bill QR form (:func:`parse_issue_form`, the service) as the page shows it."""
     return _issue_messages().get(exc.code) or error_message(exc)
+
+
+def parse_issue_form(form: dict[str, str]) -> tuple[Money, int]:
+    """The amount (in yuan) and validity (in seconds) a bill QR form asks for; refused with
+    an :class:`InvalidInput` that :func:`issue_error` words (the service checks the rest)."""
+    if not form["amount"]:
+        raise InvalidInput(_("Enter the amount."), code="amount_required")
+    amount = Money.parse(form["amount"], CURRENCY)
+    minutes_text = form["minutes"] or str(DEFAULT_MINUTES)
+    if not minutes_text.isdigit() or not MIN_MINUTES <= int(minutes_text) <= MAX_MINUTES:
+        raise InvalidInput(code="qr_expiry")
+    return amount, int(minutes_text) * 60
 
 
 def _money(m: Money) -> str:
     return format_money(m, get_language() or "zh-hans")
 
 
-def _row(view: DynamicQrView) -> dict[str, Any]:
+def qr_row(view: DynamicQrView) -> dict[str, Any]:
     return {
         "q": view,
         "amount": _money(view.amount),
         "state_label": _state_labels().get(view.state, view.state),
+    }
+
+
+def shown_context(shown: DynamicQrView | None) -> dict[str, Any]:
+    """The code a page shows (``?qr=<id>``): its row, and its QR image while it is open."""
+    return {
+        "shown": qr_row(shown) if shown is not None else None,
+        "svg": qr_svg(shown.payload) if shown is not None and shown.state == "open" else "",
     }
 
 
@@ -102,9 +126,8 @@ def _page(
         "error": error,
         "min_minutes": MIN_MINUTES,
         "max_minutes": MAX_MINUTES,
-        "rows": [_row(v) for v in queries.list_dynamic_qrs(code, limit=20)],
-        "shown": _row(shown) if shown is not None else None,
-        "svg": qr_svg(shown.payload) if shown is not None and shown.state == "open" else "",
+        "rows": [qr_row(v) for v in queries.list_dynamic_qrs(code, limit=20)],
+        **shown_context(shown),
     }
     return render(
         request, "payments/console_merchant_qr.html", context, status=400 if error else 200
@@ -135,21 +158,16 @@ def console_merchant_qr_issue(request: HttpRequest, merchant_code: str) -> HttpR
     merchant = _merchant(merchant_code)
     form = {f: request.POST.get(f, "").strip() for f in ISSUE_FIELDS}
     try:
-        if not form["amount"]:
-            raise InvalidInput(_("Enter the amount."), code="amount_required")
-        amount = Money.parse(form["amount"], CURRENCY)
-        minutes_text = form["minutes"] or str(DEFAULT_MINUTES)
-        if not minutes_text.isdigit() or not MIN_MINUTES <= int(minutes_text) <= MAX_MINUTES:
-            raise InvalidInput(code="qr_expiry")
+        amount, seconds = parse_issue_form(form)
         view = services.do_issue_dynamic_qr(
             merchant_code=merchant.merchant_code,
             amount=amount,
             bill_number=form["bill_number"],
-            expires_in_seconds=int(minutes_text) * 60,
+            expires_in_seconds=seconds,
             actor=who.principal_key,
         )
     except DomainError as exc:
-        return _page(request, merchant, form=form, error=_issue_error(exc))
+        return _page(request, merchant, form=form, error=issue_error(exc))
     messages.success(
         request,
         _("Bill QR code %(reference)s for %(amount)s issued.")

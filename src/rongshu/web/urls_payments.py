@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rongshu.web import merchant_qr_views
+from rongshu.web import merchant_qr_views, partner_qr_views
 from rongshu.web import payments_views as views
 
 urlpatterns = [
@@ -34,4 +34,5 @@ urlpatterns = [
         merchant_qr_views.console_merchant_qr_issue,
         name="payments_console_merchant_qr_issue",
     ),
+    path("partners/qr/", partner_qr_views.partner_qr, name="payments_partner_qr"),
 ]
