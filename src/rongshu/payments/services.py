@@ -1217,9 +1217,15 @@ def do_create_merchant(
     mcc: str = "5999",
     partner_client_id: str = "",
 ) -> MerchantView:
-    """Register a merchant that holds an account with us (idempotent by merchant code)."""
+    """Register a merchant that holds an account with us (idempotent by merchant code). A
+    merchant registered earlier without a partner client takes ``partner_client_id``; one
+    that has a partner keeps it."""
     if ledger_queries.find_account(ledger_account_id) is None:
         raise PayeeUnknown("The merchant's ledger account does not exist.")
+    if partner_client_id:
+        Merchant.objects.filter(merchant_code=merchant_code, partner_client_id="").update(
+            partner_client_id=partner_client_id
+        )
     merchant, _ = Merchant.objects.get_or_create(
         merchant_code=merchant_code,
         defaults={

@@ -25,7 +25,6 @@ from rongshu.ledger import services as ledger
 from rongshu.ledger.models import Account
 from rongshu.ledger.types import TransferIn
 from rongshu.payments import queries, services
-from rongshu.payments.models import Merchant
 from rongshu.payments.types import DynamicQrView, PaymentRequest
 from rongshu.simulation.identity_demo import DEMO_CUSTOMER_PHONE
 from rongshu.simulation.ledger_demo import DEMO_CUSTOMERS
@@ -92,11 +91,7 @@ def load_payments_demo() -> str:
         mcc="5814",
         ledger_account_id=shop_account.public_id,
         partner_client_id=CLIENT_ID,
-    )
-    # a demo database loaded before the merchant had a partner
-    Merchant.objects.filter(merchant_code=MERCHANT_CODE, partner_client_id="").update(
-        partner_client_id=CLIENT_ID
-    )
+    )  # a merchant an earlier demo loaded without a partner takes this one
 
     friend_owner, friend_name = DEMO_CUSTOMERS[1]  # 李娜's deposit account (ledger demo)
     friend = _account(friend_owner, friend_name)
