@@ -166,7 +166,9 @@ def partner_merchants(principal: Principal) -> QuerySet[Merchant]:
     return Merchant.objects.filter(partner_client_id=principal.partner_client_id or "-")
 
 
-def _partner_merchant(principal: Principal, merchant_code: str) -> None:
+def check_partner_merchant(principal: Principal, merchant_code: str) -> None:
+    """``merchant_code`` is one of the partner's own merchants (:func:`partner_merchants`),
+    else ``merchant_unknown`` — another partner's merchant is not told apart from none."""
     if not partner_merchants(principal).filter(merchant_code=merchant_code).exists():
         raise MerchantUnknown("Unknown merchant.")
 
@@ -181,7 +183,7 @@ def do_partner_issue_dynamic_qr(
 ) -> DynamicQrView:
     """A merchant's cashier system (its partner client, scope ``payments``) issues a dynamic
     QR for one of the partner's own merchants."""
-    _partner_merchant(principal, merchant_code)
+    check_partner_merchant(principal, merchant_code)
     return do_issue_dynamic_qr(
         merchant_code=merchant_code,
         amount=amount,

@@ -1431,11 +1431,7 @@ def do_partner_charge_payment_code(
     identity.check_scope(principal, PartnerScope.PAYMENTS)
     if not client_order_id or len(client_order_id) > 64:
         raise InvalidInput("Give your order id (1 to 64 characters).", code="client_order_id")
-    owned = Merchant.objects.filter(
-        merchant_code=merchant_code, partner_client_id=principal.partner_client_id or "-"
-    ).exists()
-    if not owned:
-        raise MerchantUnknown("Unknown merchant.")
+    dynamic_qr.check_partner_merchant(principal, merchant_code)
     return do_charge_payment_code(
         merchant_code=merchant_code,
         code=code,

@@ -10,11 +10,12 @@ from urllib.parse import quote
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 
 from rongshu.identity import services as identity
-from rongshu.identity.types import ANONYMOUS, Action, Principal, PrincipalKind
+from rongshu.identity.types import ANONYMOUS, Action, PartnerScope, Principal, PrincipalKind
 from rongshu.kernel.errors import DomainError
+from rongshu.web.formatting import error_message
 
 View = Callable[..., HttpResponse]
 
@@ -43,6 +44,54 @@ def session_partner(request: HttpRequest, key: str) -> Principal | None:
     if who is None or who.kind is not PrincipalKind.PARTNER:
         request.session.pop(key, None)
         return None
+    return who
+
+
+def partner_portal(
+    request: HttpRequest,
+    *,
+    key: str,
+    page: str,
+    signin_template: str,
+    scope: PartnerScope,
+    scope_denied_on_signin_page: bool = False,
+) -> Principal | HttpResponse:
+    """The sign-in and sign-out of a partner portal page at ``page``, and who is signed in to it.
+
+    A POST with ``action=signin`` exchanges the client id and secret for an access token, kept
+    in the session under ``key`` (a new session key against fixation), and returns to ``page``;
+    wrong credentials show ``signin_template`` again with the error (401). ``action=signout``
+    drops the token. Otherwise the signed-in partner client (:func:`session_partner`) when it
+    holds ``scope``; with none, the sign-in page. A client without ``scope`` is refused with
+    403: the friendly 403 page, or with ``scope_denied_on_signin_page`` the sign-in page with
+    the error and a sign-out button, to sign in as another client.
+
+    Returns the partner, or the response the view returns as it is."""
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    if action == "signin":
+        try:
+            issued = identity.do_issue_client_token(
+                request.POST.get("client_id", "").strip(),
+                request.POST.get("client_secret", "").strip(),
+            )
+        except DomainError as exc:
+            return render(request, signin_template, {"error": error_message(exc)}, status=401)
+        request.session.cycle_key()
+        request.session[key] = issued.access_token
+        return redirect(page)
+    if action == "signout":
+        request.session.pop(key, None)
+        return redirect(page)
+    who = session_partner(request, key)
+    if who is None:
+        return render(request, signin_template, {})
+    try:
+        identity.check_scope(who, scope)
+    except DomainError as exc:
+        if not scope_denied_on_signin_page:
+            raise DjangoPermissionDenied(error_message(exc)) from exc
+        context = {"error": error_message(exc), "partner": who}
+        return render(request, signin_template, context, status=403)
     return who
 
 

@@ -17,18 +17,17 @@ from urllib.parse import quote
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from rongshu.identity.errors import StepUpRequired
 from rongshu.identity.types import Action, Principal
 from rongshu.kernel.errors import DomainError
-from rongshu.kernel.money import Money, format_money
+from rongshu.kernel.money import Money
 from rongshu.lending import queries, services
 from rongshu.lending.errors import ApplicationNotFound
 from rongshu.web.access import current_customer, staff_required, to_signin
-from rongshu.web.payments_views import error_message
+from rongshu.web.formatting import error_message, money
 
 STEP_UP_PAGE = "/account/step-up/"
 SESSION_KEYS = "lending_used_keys"
@@ -57,7 +56,7 @@ def _state_labels() -> dict[str, str]:
 
 
 def _yuan(minor: int) -> str:
-    return format_money(Money(minor, "CNY"), get_language() or "zh-hans")
+    return money(Money(minor, "CNY"))
 
 
 def _pct(rate: Any) -> str:

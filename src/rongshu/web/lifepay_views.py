@@ -7,7 +7,6 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -18,20 +17,16 @@ from django.views.decorators.http import require_http_methods, require_POST
 from rongshu.identity import services as identity
 from rongshu.identity.types import Action, PartnerScope, Principal, PrincipalKind
 from rongshu.kernel.errors import DomainError
-from rongshu.kernel.money import Money, chinese_uppercase, format_money
+from rongshu.kernel.money import Money, chinese_uppercase
 from rongshu.ledger import queries as ledger_queries
 from rongshu.lifepay import queries, services
 from rongshu.lifepay.types import PayBillRequest
-from rongshu.web.access import current_principal, session_partner, staff_required, to_signin
-from rongshu.web.payments_views import error_message
+from rongshu.web.access import current_principal, partner_portal, staff_required, to_signin
+from rongshu.web.formatting import error_message, money
 
 
 def _zh() -> bool:
     return (get_language() or "zh-hans").startswith("zh")
-
-
-def _money(m: Money) -> str:
-    return format_money(m, get_language() or "zh-hans")
 
 
 @require_http_methods(["GET"])
@@ -81,7 +76,7 @@ def pay(request: HttpRequest, code: str) -> HttpResponse:
         {
             "id": str(a.public_id),
             "label": a.name,
-            "available": _money(Money(a.available, a.currency)),
+            "available": money(Money(a.available, a.currency)),
         }
         for a in ledger_queries.list_accounts(owner_type="customer", owner_id=str(who.customer_id))
         if a.status == "open"
@@ -130,8 +125,8 @@ def receipt(request: HttpRequest, payment_id: uuid.UUID) -> HttpResponse:
         "lifepay/receipt.html",
         {
             "p": view,
-            "amount": _money(view.amount),
-            "fee": _money(view.fee),
+            "amount": money(view.amount),
+            "fee": money(view.fee),
             "uppercase": chinese_uppercase(view.amount),
             "zh": _zh(),
         },
@@ -228,7 +223,7 @@ def manage(request: HttpRequest) -> HttpResponse:
             "zh": zh,
             "saved": queries.list_saved(who),
             "mandates": [
-                {"m": m, "limit": _money(m.limit)} for m in queries.list_mandates(who) if m.active
+                {"m": m, "limit": money(m.limit)} for m in queries.list_mandates(who) if m.active
             ],
             "notices": queries.list_notices(who, limit=20),
             "accounts": accounts,
@@ -262,12 +257,7 @@ def _manage_action(who: Any, action: str, data: Any) -> None:
 
 # ------------------------------------------------------------------ partner portal
 PARTNER_TOKEN = "lifepay_partner_token"  # noqa: S105 - a session key name, not a secret
-
-
-def _partner(request: HttpRequest) -> Principal | None:
-    """The partner client signed in to this browser session (its access token, checked on
-    every request, so an expired or revoked token signs it out)."""
-    return session_partner(request, PARTNER_TOKEN)
+PARTNER_PAGE = "/partners/lifepay/"
 
 
 def _partner_context(who: Principal) -> dict[str, Any]:
@@ -278,7 +268,7 @@ def _partner_context(who: Principal) -> dict[str, Any]:
             "city": r.biller.city_zh if zh else r.biller.city_en,
             "item": r.biller.item_zh if zh else r.biller.item_en,
             "status": r.biller.status,
-            "fee": _money(r.biller.fee),
+            "fee": money(r.biller.fee),
             "account_format": r.biller.account_format,
             "payments": r.payments,
             "success_rate": f"{r.success_rate:.1%}" if r.payments else "—",
@@ -302,31 +292,16 @@ def _partner_context(who: Principal) -> dict[str, Any]:
 def partner_billers(request: HttpRequest) -> HttpResponse:
     """Partner portal: sign in with the client's credentials, see its billers with KPIs and
     apply for a new one (pending until staff approve it on the lifepay console)."""
-    action = request.POST.get("action", "") if request.method == "POST" else ""
-    if action == "signin":
-        try:
-            issued = identity.do_issue_client_token(
-                request.POST.get("client_id", "").strip(),
-                request.POST.get("client_secret", "").strip(),
-            )
-        except DomainError as exc:
-            return render(
-                request, "lifepay/partner_signin.html", {"error": error_message(exc)}, status=401
-            )
-        request.session.cycle_key()
-        request.session[PARTNER_TOKEN] = issued.access_token
-        return redirect("/partners/lifepay/")
-    if action == "signout":
-        request.session.pop(PARTNER_TOKEN, None)
-        return redirect("/partners/lifepay/")
-    who = _partner(request)
-    if who is None:
-        return render(request, "lifepay/partner_signin.html", {})
-    try:
-        identity.check_scope(who, PartnerScope.LIFEPAY)
-    except DomainError as exc:
-        raise DjangoPermissionDenied(error_message(exc)) from exc
-    if action == "onboard":
+    who = partner_portal(
+        request,
+        key=PARTNER_TOKEN,
+        page=PARTNER_PAGE,
+        signin_template="lifepay/partner_signin.html",
+        scope=PartnerScope.LIFEPAY,
+    )
+    if isinstance(who, HttpResponse):
+        return who
+    if request.method == "POST" and request.POST.get("action") == "onboard":
         form = {k: request.POST.get(k, "").strip() for k in _ONBOARD_FIELDS}
         try:
             view = services.do_onboard_biller(
@@ -344,7 +319,7 @@ def partner_billers(request: HttpRequest) -> HttpResponse:
             context = _partner_context(who)
             context.update(error=error_message(exc), form=form)
             return render(request, "lifepay/partner.html", context, status=400)
-        return redirect(f"/partners/lifepay/?submitted={quote(view.code)}")
+        return redirect(f"{PARTNER_PAGE}?submitted={quote(view.code)}")
     context = _partner_context(who)
     context["submitted"] = request.GET.get("submitted", "")
     return render(request, "lifepay/partner.html", context)

@@ -16,17 +16,18 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from rongshu.identity.types import Action, Principal
 from rongshu.kernel.errors import DomainError, InvalidInput
-from rongshu.kernel.money import Money, format_money
+from rongshu.kernel.money import Money
 from rongshu.payments import queries, services
 from rongshu.payments.types import DynamicQrView, MerchantView
 from rongshu.web.access import staff_required
-from rongshu.web.payments_views import error_message, qr_svg
+from rongshu.web.formatting import error_message, money
+from rongshu.web.payments_views import qr_svg
 
 ISSUE_FIELDS = ("amount", "bill_number", "minutes")
 DEFAULT_MINUTES = services.DYNAMIC_QR_SECONDS // 60
@@ -79,14 +80,10 @@ def parse_issue_form(form: dict[str, str]) -> tuple[Money, int]:
     return amount, int(minutes_text) * 60
 
 
-def _money(m: Money) -> str:
-    return format_money(m, get_language() or "zh-hans")
-
-
 def qr_row(view: DynamicQrView) -> dict[str, Any]:
     return {
         "q": view,
-        "amount": _money(view.amount),
+        "amount": money(view.amount),
         "state_label": _state_labels().get(view.state, view.state),
     }
 
@@ -171,6 +168,6 @@ def console_merchant_qr_issue(request: HttpRequest, merchant_code: str) -> HttpR
     messages.success(
         request,
         _("Bill QR code %(reference)s for %(amount)s issued.")
-        % {"reference": view.reference, "amount": _money(view.amount)},
+        % {"reference": view.reference, "amount": money(view.amount)},
     )
     return redirect(f"{page_url(merchant.merchant_code)}?qr={view.qr_id}")

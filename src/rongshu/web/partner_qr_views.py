@@ -15,17 +15,15 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from rongshu.identity import services as identity
 from rongshu.identity.types import PartnerScope, Principal
 from rongshu.kernel.errors import DomainError
-from rongshu.kernel.money import Money, format_money
 from rongshu.payments import queries, services
 from rongshu.payments.types import DynamicQrView
-from rongshu.web.access import session_partner
+from rongshu.web.access import partner_portal
+from rongshu.web.formatting import money
 from rongshu.web.merchant_qr_views import (
     DEFAULT_MINUTES,
     ISSUE_FIELDS,
@@ -36,16 +34,11 @@ from rongshu.web.merchant_qr_views import (
     qr_row,
     shown_context,
 )
-from rongshu.web.payments_views import error_message
 
 PAGE = "/partners/qr/"
 PARTNER_TOKEN = "payments_partner_token"  # noqa: S105 - a session key name, not a secret
 SIGNIN_TEMPLATE = "payments/partner_qr_signin.html"
 FORM_FIELDS = ("merchant_code", *ISSUE_FIELDS)
-
-
-def _money(m: Money) -> str:
-    return format_money(m, get_language() or "zh-hans")
 
 
 def _error(exc: DomainError) -> str:
@@ -96,31 +89,18 @@ def _page(
 def partner_qr(request: HttpRequest) -> HttpResponse:
     """Partner portal: sign in with the client's credentials, issue bill QR codes for its own
     merchants (``?qr=<id>`` shows one code's image and text) and see the latest ones."""
-    action = request.POST.get("action", "") if request.method == "POST" else ""
-    if action == "signin":
-        try:
-            issued = identity.do_issue_client_token(
-                request.POST.get("client_id", "").strip(),
-                request.POST.get("client_secret", "").strip(),
-            )
-        except DomainError as exc:
-            return render(request, SIGNIN_TEMPLATE, {"error": error_message(exc)}, status=401)
-        request.session.cycle_key()
-        request.session[PARTNER_TOKEN] = issued.access_token
-        return redirect(PAGE)
-    if action == "signout":
-        request.session.pop(PARTNER_TOKEN, None)
-        return redirect(PAGE)
-    who = session_partner(request, PARTNER_TOKEN)
-    if who is None:
-        return render(request, SIGNIN_TEMPLATE, {})
-    try:
-        identity.check_scope(who, PartnerScope.PAYMENTS)
-    except DomainError as exc:
+    who = partner_portal(
+        request,
+        key=PARTNER_TOKEN,
+        page=PAGE,
+        signin_template=SIGNIN_TEMPLATE,
+        scope=PartnerScope.PAYMENTS,
         # the sign-in page, to sign out or in as a client that may issue codes
-        context = {"error": error_message(exc), "partner": who}
-        return render(request, SIGNIN_TEMPLATE, context, status=403)
-    if action == "issue":
+        scope_denied_on_signin_page=True,
+    )
+    if isinstance(who, HttpResponse):
+        return who
+    if request.method == "POST" and request.POST.get("action") == "issue":
         form = {f: request.POST.get(f, "").strip() for f in FORM_FIELDS}
         try:
             amount, seconds = parse_issue_form(form)
@@ -136,7 +116,7 @@ def partner_qr(request: HttpRequest) -> HttpResponse:
         messages.success(
             request,
             _("Bill QR code %(reference)s for %(amount)s issued.")
-            % {"reference": view.reference, "amount": _money(view.amount)},
+            % {"reference": view.reference, "amount": money(view.amount)},
         )
         return redirect(f"{PAGE}?qr={view.qr_id}")
     return _page(request, who)

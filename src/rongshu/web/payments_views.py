@@ -25,14 +25,13 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from rongshu.identity.errors import StepUpRequired
 from rongshu.identity.types import Action, Principal
 from rongshu.kernel.errors import DomainError, InvalidInput
-from rongshu.kernel.money import Money, format_money
+from rongshu.kernel.money import Money
 from rongshu.ledger import queries as ledger_queries
 from rongshu.ledger.types import AccountView
 from rongshu.payments import qr, queries, services
@@ -45,6 +44,7 @@ from rongshu.payments.errors import (
 )
 from rongshu.payments.types import OrderView, PaymentRequest
 from rongshu.web.access import current_customer, staff_required, to_signin
+from rongshu.web.formatting import error_message, money
 
 logger = logging.getLogger(__name__)
 
@@ -87,23 +87,6 @@ def _rail_labels() -> dict[str, str]:
 # ------------------------------------------------------------------ helpers
 
 
-def error_message(exc: DomainError) -> str:
-    """The error in the user's language: the detail when it is translated (or already in the
-    user's language), else the translated title."""
-    title = str(exc.title)
-    if exc.detail is None:
-        return title
-    detail = str(exc.detail)
-    translated = _(detail)
-    if translated != detail or not detail.isascii():
-        return translated
-    return detail if not (get_language() or "").startswith("zh") else title
-
-
-def _money(m: Money) -> str:
-    return format_money(m, get_language() or "zh-hans")
-
-
 def _my_accounts(who: Principal) -> list[AccountView]:
     return [
         a
@@ -117,7 +100,7 @@ def _account_choices(who: Principal) -> list[dict[str, Any]]:
         {
             "id": str(a.public_id),
             "label": a.name,
-            "available": _money(Money(a.available, a.currency)),
+            "available": money(Money(a.available, a.currency)),
             "currency": a.currency,
         }
         for a in _my_accounts(who)
@@ -168,8 +151,8 @@ def _to_step_up(request: HttpRequest, back: str) -> HttpResponseRedirect:
 def _order_row(view: OrderView) -> dict[str, Any]:
     return {
         "o": view,
-        "amount": _money(view.amount),
-        "fee": _money(view.fee),
+        "amount": money(view.amount),
+        "fee": money(view.fee),
         "state_label": _state_labels().get(view.state, view.state),
         "rail_label": _rail_labels().get(view.rail, view.rail),
         "payee": view.merchant_name or view.creditor_name,
@@ -293,7 +276,7 @@ def receipt(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
         {
             **_order_row(found.order),
             "r": found,
-            "total": _money(found.total),
+            "total": money(found.total),
             "masked": _mask(found.order.creditor_account_number),
         },
     )
@@ -415,7 +398,7 @@ def _qr_confirm_context(
         "key": key,
         "merchant": decoded.merchant_name or "",
         "merchant_code": decoded.merchant_code or "",
-        "fixed_amount": _money(decoded.amount) if decoded.amount else "",
+        "fixed_amount": money(decoded.amount) if decoded.amount else "",
         "reference": decoded.reference or "",
         "bill_number": decoded.bill_number or "",
         "accounts": _account_choices(who),

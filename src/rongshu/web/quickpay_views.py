@@ -12,27 +12,22 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from rongshu.identity.types import Action, Principal
 from rongshu.kernel.errors import DomainError, InvalidInput
-from rongshu.kernel.money import Money, format_money
+from rongshu.kernel.money import Money
 from rongshu.ledger import queries as ledger_queries
 from rongshu.payments import quickpay
 from rongshu.payments.errors import QuickPayBindingNotFound
 from rongshu.payments.quickpay.services import BindingView, DebitView
 from rongshu.web.access import current_customer, staff_required, to_signin
-from rongshu.web.payments_views import error_message
+from rongshu.web.formatting import error_message, money
 
 SESSION_CHALLENGES = "quickpay_challenges"
 BIND_FIELDS = ("merchant_code", "debit_account", "per_transaction", "daily", "monthly")
 HOME = "/me/payments/quickpay/"
-
-
-def _money(m: Money | None) -> str:
-    return format_money(m, get_language() or "zh-hans") if m is not None else ""
 
 
 def _state_labels() -> dict[str, str]:
@@ -58,19 +53,19 @@ def _row(view: BindingView) -> dict[str, Any]:
         "b": view,
         "state_label": _state_labels().get(view.state, view.state),
         "suspended_label": _suspension_labels().get(view.suspended_reason, ""),
-        "per_transaction": _money(view.per_transaction),
-        "daily": _money(view.daily),
-        "monthly": _money(view.monthly),
-        "used_today": _money(view.used_today),
-        "used_this_month": _money(view.used_this_month),
+        "per_transaction": money(view.per_transaction),
+        "daily": money(view.daily),
+        "monthly": money(view.monthly),
+        "used_today": money(view.used_today),
+        "used_this_month": money(view.used_this_month),
     }
 
 
 def _debit_row(view: DebitView) -> dict[str, Any]:
     return {
         "d": view,
-        "amount": _money(view.amount),
-        "refunded": _money(view.refunded) if view.refunded.minor else "",
+        "amount": money(view.amount),
+        "refunded": money(view.refunded) if view.refunded.minor else "",
     }
 
 
@@ -79,7 +74,7 @@ def _accounts(who: Principal) -> list[dict[str, str]]:
         {
             "id": str(a.public_id),
             "label": a.name,
-            "available": _money(Money(a.available, a.currency)),
+            "available": money(Money(a.available, a.currency)),
         }
         for a in ledger_queries.list_accounts(owner_type="customer", owner_id=str(who.customer_id))
         if a.status == "open" and a.currency == "CNY"
@@ -146,8 +141,8 @@ def bindings(request: HttpRequest) -> HttpResponse:
         merchants=[
             {
                 "m": m,
-                "max_per_transaction": _money(m.max_per_transaction),
-                "max_daily": _money(m.max_daily),
+                "max_per_transaction": money(m.max_per_transaction),
+                "max_daily": money(m.max_daily),
             }
             for m in quickpay.list_merchants()
         ],
