@@ -9,10 +9,10 @@ whatever it leaves to Python goes the general way below.
 :func:`start` puts in ONE statement (docs/decisions/0006, addendum) what the general path
 of ``services._carry_out`` sends as four: the order row (``INSERT … ON CONFLICT DO
 NOTHING``), the conditional day-and-year ``UPDATE`` of the limit rows (exactly the statement
-of ``limits._change_both``) and — only when both limit rows took the amount — the order's
-state history (one row: nothing → final) and its outbox events. It decides nothing
-itself: every refusal still comes from the Python code, which carries on from what the
-statement answers:
+of ``limits._change_both``: :func:`limits.both_rows_sql`, day row locked first) and — only
+when both limit rows took the amount — the order's state history (one row: nothing →
+final) and its outbox events. It decides nothing itself: every refusal still comes from
+the Python code, which carries on from what the statement answers:
 
 - the key is taken (a replay or a concurrent twin): nothing was written; the caller answers
   the stored order as before;
@@ -40,7 +40,8 @@ from rongshu.kernel import clock, fastsql
 from rongshu.kernel.outbox import DomainEvent, OutboxRowTemplate, dispatch_after_commit
 from rongshu.ledger import services as ledger
 from rongshu.ledger.types import TransferIn
-from rongshu.payments.models import LimitUsage, PaymentOrder, PaymentStateChange
+from rongshu.payments import limits
+from rongshu.payments.models import PaymentOrder, PaymentStateChange
 
 __all__ = ["BOTH", "DONE", "GENERAL", "TAKEN", "internal_order", "start"]
 
@@ -58,7 +59,6 @@ class _Statement:
             for name in ("order", "from_state", "to_state", "actor", "reason", "at")
         )
         self.event = OutboxRowTemplate("", connection)  # each row says its own type
-        used, period, starts = quote("used_minor"), quote("period"), quote("starts_on")
         both = "(SELECT count(*) FROM l) = 2"
         rows = " UNION ALL ".join(
             f"SELECT {self.event.values} FROM o WHERE {both}"  # noqa: S608
@@ -69,14 +69,10 @@ class _Statement:
             if events
             else ""
         )
+        limit_rows = limits.both_rows_sql(where=" AND EXISTS (SELECT 1 FROM o)")
         self.sql = (
             f"WITH o AS ({fastsql.json_insert_sql(PaymentOrder, skip_conflict=True)}), "  # noqa: S608
-            f"l AS (UPDATE {fastsql.table(LimitUsage)} SET {used} = {used} + %s::bigint "
-            f"WHERE {quote('customer_id')} = %s::uuid AND {quote('channel')} = %s::varchar "
-            f"AND {quote('currency')} = %s::varchar "
-            f"AND (({period} = 'day' AND {starts} = %s::date AND {used} <= %s::bigint) "
-            f"OR ({period} = 'year' AND {starts} = %s::date AND {used} <= %s::bigint)) "
-            f"AND EXISTS (SELECT 1 FROM o) RETURNING {period}), "
+            f"{limit_rows.removeprefix('WITH ')}, "
             f"h AS (INSERT INTO {fastsql.table(PaymentStateChange)} ({history_columns}) "
             f"SELECT o.id, v.f, v.t, %s::varchar, v.r, %s::timestamptz FROM o, "
             "unnest(%s::varchar[], %s::varchar[], %s::varchar[]) WITH ORDINALITY "
@@ -113,13 +109,13 @@ def start(
     now = clock.now()
     params: list[Any] = [
         fastsql.json_row(order),
-        amount,
         order.customer_id,
         order.channel,
         order.currency,
         day,
-        caps[0] - amount,
         day.replace(month=1, day=1),
+        amount,
+        caps[0] - amount,
         caps[1] - amount,
         actor,
         order.created_at,

@@ -6,7 +6,8 @@ Defaults are below; a deployment overrides them with ``RONGSHU_PAYMENT_LIMITS`` 
 usage is consumed with one conditional ``UPDATE … SET used = used + amount WHERE used + amount
 <= limit``: the database evaluates the condition on the row it locks, so concurrent payments
 can never pass a limit together (SQLite serialises writers; PostgreSQL re-checks the WHERE
-clause after waiting for the row lock).
+clause after waiting for the row lock, and the statement locks a customer's day row before
+its year row: :func:`both_rows_sql`).
 """
 
 from __future__ import annotations
@@ -171,6 +172,35 @@ def _row(customer_id: uuid.UUID, channel: str, period: str, day: dt.date, curren
         ).pk
 
 
+def both_rows_sql(*, where: str = "", compare: str = "<=") -> str:
+    """PostgreSQL: the CTEs ``k`` and ``l`` of the one statement that adds an amount to a
+    customer's day and year rows — each only where its ``used_minor`` stays ``compare`` its
+    bound — and returns the periods changed (``SELECT period FROM l``): consuming and
+    releasing here, in ``payments.fastpath`` and in the SQL function of migration 0009.
+
+    The two rows are first locked in the order of their period, day then year (``ORDER BY …
+    FOR UPDATE``). An ``UPDATE`` alone locks them in the order its scan meets them, which for
+    any scan but one of the unique index is their order in the table; once an update had
+    moved one row past the other, two payments of one customer could each hold one row and
+    wait for the other — a deadlock (docs/decisions/0006, ninth addendum).
+
+    Parameters: customer, channel, currency, day, year start (``where`` is appended to the
+    rows' condition), then the amount, the day's bound and the year's."""
+    quote = connection.ops.quote_name
+    table, pk = fastsql.table(LimitUsage), quote("id")
+    used, period, starts = quote("used_minor"), quote("period"), quote("starts_on")
+    return (
+        f"WITH k AS MATERIALIZED (SELECT {pk} FROM {table} "  # noqa: S608
+        f"WHERE {quote('customer_id')} = %s::uuid AND {quote('channel')} = %s::varchar "
+        f"AND {quote('currency')} = %s::varchar AND (({period} = 'day' AND {starts} = %s::date) "
+        f"OR ({period} = 'year' AND {starts} = %s::date)){where} "
+        f"ORDER BY {period} FOR UPDATE), "
+        f"l AS (UPDATE {table} t SET {used} = t.{used} + %s::bigint FROM k "
+        f"WHERE t.{pk} = k.{pk} AND ((t.{period} = 'day' AND t.{used} {compare} %s::bigint) "
+        f"OR (t.{period} = 'year' AND t.{used} {compare} %s::bigint)) RETURNING t.{period}) "
+    )
+
+
 def _change_both(
     customer_id: uuid.UUID,
     channel: str,
@@ -179,34 +209,35 @@ def _change_both(
     delta: int,
     room: tuple[int, int] | None,
 ) -> set[str]:
-    """Add ``delta`` to the customer's day and year rows in ONE statement (so consuming and
-    releasing lock the two rows in the same order); with ``room`` = (daily, yearly caps)
-    only a row that stays within its cap changes, without it only one that stays ≥ 0.
-    Returns the periods changed."""
-    quote = connection.ops.quote_name
-    used, period, starts = quote("used_minor"), quote("period"), quote("starts_on")
-    bound = f"{used} <= %s" if room is not None else f"{used} >= %s"
+    """Add ``delta`` to the customer's day and year rows in ONE statement (on PostgreSQL
+    :func:`both_rows_sql`, the rows locked day first; SQLite serialises writers); with
+    ``room`` = (daily, yearly caps) only a row that stays within its cap changes, without it
+    only one that stays ≥ 0. Returns the periods changed."""
     if room is not None:
         day_bound, year_bound = room[0] - delta, room[1] - delta
     else:
         day_bound = year_bound = -delta
-    with connection.cursor() as cursor:
-        cursor.execute(
+    compare = "<=" if room is not None else ">="
+    customer = fastsql.prep(LimitUsage, "customer_id", customer_id)
+    day_on = fastsql.prep(LimitUsage, "starts_on", day)
+    year_on = fastsql.prep(LimitUsage, "starts_on", day.replace(month=1, day=1))
+    if connection.vendor == "postgresql":
+        sql = both_rows_sql(compare=compare) + "SELECT period FROM l"  # noqa: S608
+        params = [customer, channel, currency, day_on, year_on, delta, day_bound, year_bound]
+    else:
+        quote = connection.ops.quote_name
+        used, period, starts = quote("used_minor"), quote("period"), quote("starts_on")
+        sql = (
             f"UPDATE {fastsql.table(LimitUsage)} SET {used} = {used} + %s "  # noqa: S608
             f"WHERE {quote('customer_id')} = %s AND {quote('channel')} = %s "
-            f"AND {quote('currency')} = %s AND (({period} = 'day' AND {starts} = %s AND {bound}) "
-            f"OR ({period} = 'year' AND {starts} = %s AND {bound})) RETURNING {period}",
-            [
-                delta,
-                fastsql.prep(LimitUsage, "customer_id", customer_id),
-                channel,
-                currency,
-                fastsql.prep(LimitUsage, "starts_on", day),
-                day_bound,
-                fastsql.prep(LimitUsage, "starts_on", day.replace(month=1, day=1)),
-                year_bound,
-            ],
+            f"AND {quote('currency')} = %s "
+            f"AND (({period} = 'day' AND {starts} = %s AND {used} {compare} %s) "
+            f"OR ({period} = 'year' AND {starts} = %s AND {used} {compare} %s)) "
+            f"RETURNING {period}"
         )
+        params = [delta, customer, channel, currency, day_on, day_bound, year_on, year_bound]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
         return {row[0] for row in cursor.fetchall()}
 
 

@@ -1002,8 +1002,8 @@ def do_submit_order(order_id: uuid.UUID | str, *, actor: str = "system:payments"
             # AC06, blocked account). Once sent, a freeze no longer stops the posting
             # (docs/decisions/0010).
             order.reason_code = "AC06"
+            _release_limits(order)  # limit rows before ledger accounts, as a new order
             _resolve_holds(order, "void")
-            _release_limits(order)
             _transition(order, PaymentOrder.REJECTED, actor, order.reason_code)
             return order.state
         now = clock.now()
@@ -1019,8 +1019,8 @@ def do_submit_order(order_id: uuid.UUID | str, *, actor: str = "system:payments"
                 _wait_for_network(order)
                 return order.state
             order.reason_code = code
+            _release_limits(order)  # limit rows before ledger accounts, as a new order
             _resolve_holds(order, "void")
-            _release_limits(order)
             _transition(order, PaymentOrder.REJECTED, actor, order.reason_code)
             return order.state
         except api.ClearingUnavailable:
@@ -1114,16 +1114,16 @@ def handle_clearing_outcome(outcome: Any) -> None:
             _transition(order, PaymentOrder.SETTLED, actor)
         elif outcome.status == "rejected" and live:
             order.reason_code = reason or "rejected"
+            _release_limits(order)  # limit rows before ledger accounts, as a new order
             _resolve_holds(order, "void")
-            _release_limits(order)
             _transition(order, PaymentOrder.REJECTED, actor, order.reason_code)
         elif outcome.status == "returned" and (live or order.state == PaymentOrder.SETTLED):
+            _release_limits(order)  # limit rows before ledger accounts, as a new order
             if live:
                 _resolve_holds(order, "post")
                 _transition(order, PaymentOrder.SETTLED, actor, "implied by a return")
             order.reason_code = reason or "returned"
             _reverse(order)
-            _release_limits(order)
             _transition(order, PaymentOrder.RETURNED, actor, order.reason_code)
         else:
             logger.info(
