@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +28,7 @@ from rongshu.payments import fastpath, limits, services
 from rongshu.payments.models import LimitUsage, PaymentOrder
 from rongshu.payments.types import PaymentRequest
 from tests.payments.conftest import FakeClearing, Payer, cny, make_payer
-from tests.payments.test_orders import BANK, OTHER
+from tests.payments.test_orders import _interbank
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -123,17 +122,7 @@ def test_a_failed_payment_gives_usage_back_before_it_touches_the_ledger(
     account and wait for a limit row a new order of the same customer holds, which waits for
     the account."""
     payer = make_payer()
-    view = services.do_create_payment(
-        payer.principal,
-        PaymentRequest(
-            payer.account.public_id,
-            cny("1000.00"),
-            payee_account_number=OTHER,
-            payee_name="李四",
-            payee_bank_code=BANK,
-        ),
-        idempotency_key=str(uuid.uuid4()),
-    )
+    view = _interbank(payer)
     services.do_submit_order(view.order_id)
     clearing.push(str(view.order_id), outcome, "AC04" if outcome == "returned" else "AM04")
     _day_row_held_while_waiting(

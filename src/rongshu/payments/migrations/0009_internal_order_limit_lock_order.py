@@ -20,16 +20,8 @@ from rongshu.kernel.migration_ops import postgresql_only
 
 _V5 = importlib.import_module("rongshu.payments.migrations.0005_internal_order_first_payment")
 
-_RAISE_V5 = """        WITH u AS (
-            UPDATE payments_limitusage SET used_minor = used_minor + o.amount_minor
-             WHERE customer_id = o.customer_id AND channel = o.channel
-               AND currency = o.currency
-               AND ((period = 'day' AND starts_on = p_day AND used_minor <= p_day_room)
-                    OR (period = 'year' AND starts_on = p_year
-                        AND used_minor <= p_year_room))
-            RETURNING period)
-        SELECT array_agg(period) INTO raised FROM u;
-"""
+# 0005's statement raising the rows that exist (the rest of its block creates missing ones)
+_RAISE_V5 = _V5._RAISE_V5.split("        IF raised IS NULL")[0]
 
 # both rows locked in the order of their period first, then raised within their caps
 _RAISE_V6 = """        WITH k AS MATERIALIZED (
