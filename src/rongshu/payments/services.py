@@ -926,7 +926,19 @@ def _order_day(order: PaymentOrder) -> dt.date:
     return order.created_at.astimezone(clock.bank_zone()).date()
 
 
+def _reject(order: PaymentOrder, actor: str) -> None:
+    """A held order the network (or a freeze) refused, ``reason_code`` set: its usage given
+    back, its holds voided, ``rejected``."""
+    _release_limits(order)
+    _resolve_holds(order, "void")
+    _transition(order, PaymentOrder.REJECTED, actor, order.reason_code)
+
+
 def _release_limits(order: PaymentOrder) -> None:
+    """Give the order's usage back — before anything touches the ledger in the same
+    transaction: a new order locks its customer's limit rows, then the ledger accounts, and
+    the same order here keeps the two from waiting on each other (docs/decisions/0006, ninth
+    addendum; tests/payments/test_limit_lock_order.py)."""
     if order.customer_id is None or order.limits_released:
         return
     limits.do_release_limits(
@@ -1002,9 +1014,7 @@ def do_submit_order(order_id: uuid.UUID | str, *, actor: str = "system:payments"
             # AC06, blocked account). Once sent, a freeze no longer stops the posting
             # (docs/decisions/0010).
             order.reason_code = "AC06"
-            _release_limits(order)  # limit rows before ledger accounts, as a new order
-            _resolve_holds(order, "void")
-            _transition(order, PaymentOrder.REJECTED, actor, order.reason_code)
+            _reject(order, actor)
             return order.state
         now = clock.now()
         if interbank.opens_at(api, order.network, now) > now:
@@ -1019,9 +1029,7 @@ def do_submit_order(order_id: uuid.UUID | str, *, actor: str = "system:payments"
                 _wait_for_network(order)
                 return order.state
             order.reason_code = code
-            _release_limits(order)  # limit rows before ledger accounts, as a new order
-            _resolve_holds(order, "void")
-            _transition(order, PaymentOrder.REJECTED, actor, order.reason_code)
+            _reject(order, actor)
             return order.state
         except api.ClearingUnavailable:
             logger.warning(
@@ -1114,11 +1122,9 @@ def handle_clearing_outcome(outcome: Any) -> None:
             _transition(order, PaymentOrder.SETTLED, actor)
         elif outcome.status == "rejected" and live:
             order.reason_code = reason or "rejected"
-            _release_limits(order)  # limit rows before ledger accounts, as a new order
-            _resolve_holds(order, "void")
-            _transition(order, PaymentOrder.REJECTED, actor, order.reason_code)
+            _reject(order, actor)
         elif outcome.status == "returned" and (live or order.state == PaymentOrder.SETTLED):
-            _release_limits(order)  # limit rows before ledger accounts, as a new order
+            _release_limits(order)  # before the ledger: see _release_limits
             if live:
                 _resolve_holds(order, "post")
                 _transition(order, PaymentOrder.SETTLED, actor, "implied by a return")
