@@ -52,7 +52,36 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "processor": platform.machine(),
         "cpus": os.cpu_count(),
+        **_cpu_model(),
     }
+
+
+def _cpu_model() -> dict[str, str]:
+    """The CPU as /proc/cpuinfo names it (Linux): runs on the same code can differ by host
+    (docs/decisions/0006, tenth addendum), and this says which host a result came from."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return {}
+    first = {
+        key.strip(): value.strip()
+        for key, _, value in (line.partition(":") for line in text.split("\n\n")[0].splitlines())
+    }
+    model = first.get("model name", "")
+    if "cpu family" in first:
+        model += f" (family {first['cpu family']}, model {first.get('model', '?')})"
+    return {"cpu_model": model, "cpu_cache": first.get("cache size", "")}
+
+
+def cpu_ticks() -> tuple[int, int] | None:
+    """(steal, total) ticks of all CPUs so far, from /proc/stat (None: not on Linux): on a
+    virtual machine, the time the hypervisor gave to other guests."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    ticks = [int(x) for x in fields]
+    return (ticks[7] if len(ticks) > 7 else 0), sum(ticks[:8])
 
 
 def timed(func: Callable[[], Any], repeat: int = 1) -> list[float]:

@@ -26,6 +26,11 @@ addendum).
     ratio_{db}_{1c,8c}                           orders/s ÷ ledger/s; ratio_{db}_8c_by_cycle:
                                                  that of each ABBA cycle (its spread is the
                                                  run's own noise)
+    steal_pct_{db}_8c                            share of the CPUs' time the hypervisor gave
+                                                 to other guests during the 8-client cycles
+                                                 (/proc/stat; with the CPU model in
+                                                 ``machine``: which host a ratio came from,
+                                                 docs/decisions/0006, tenth addendum)
     api_orders_per_s_{db}_{1c,8c}                orders per second through the REST API, end
                                                  to end: registered customers with app tokens,
                                                  ``rongshu serve`` (gunicorn, its defaults) on
@@ -79,6 +84,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import (
     child_main,
+    cpu_ticks,
     free_port,
     parse_args,
     percentile,
@@ -269,7 +275,12 @@ def _child(backend: str, quick: bool) -> dict[str, Any]:
         )
 
     ledger_1c, orders_1c, lat, _ = rates(1, cycles_1c)
+    ticks0 = cpu_ticks()
     ledger_8c, orders_8c, _, ratio_by_cycle = rates(CLIENTS, cycles_8c)
+    ticks1 = cpu_ticks()
+    if ticks0 is not None and ticks1 is not None and ticks1[1] > ticks0[1]:
+        steal = (ticks1[0] - ticks0[0]) / (ticks1[1] - ticks0[1])
+        metrics[f"steal_pct_{backend}_8c"] = round(100 * steal, 2)
     metrics[f"orders_per_s_{backend}_1c"] = round(orders_1c, 1)
     metrics[f"orders_per_s_{backend}_8c"] = round(orders_8c, 1)
     metrics[f"ledger_per_s_{backend}_1c"] = round(ledger_1c, 1)
