@@ -926,9 +926,10 @@ def _order_day(order: PaymentOrder) -> dt.date:
     return order.created_at.astimezone(clock.bank_zone()).date()
 
 
-def _reject(order: PaymentOrder, actor: str) -> None:
-    """A held order the network (or a freeze) refused, ``reason_code`` set: its usage given
-    back, its holds voided, ``rejected``."""
+def _reject(order: PaymentOrder, reason: str, actor: str) -> None:
+    """A held order the network (or a freeze) refused for ``reason`` (its ``reason_code``):
+    its usage given back, its holds voided, ``rejected``."""
+    order.reason_code = reason
     _release_limits(order)
     _resolve_holds(order, "void")
     _transition(order, PaymentOrder.REJECTED, actor, order.reason_code)
@@ -1013,8 +1014,7 @@ def do_submit_order(order_id: uuid.UUID | str, *, actor: str = "system:payments"
             # Frozen since the hold was placed: the money has not left, so it stays (ISO
             # AC06, blocked account). Once sent, a freeze no longer stops the posting
             # (docs/decisions/0010).
-            order.reason_code = "AC06"
-            _reject(order, actor)
+            _reject(order, "AC06", actor)
             return order.state
         now = clock.now()
         if interbank.opens_at(api, order.network, now) > now:
@@ -1028,8 +1028,7 @@ def do_submit_order(order_id: uuid.UUID | str, *, actor: str = "system:payments"
             if code == interbank.CUT_OFF:  # closed by the network's clock (at the boundary)
                 _wait_for_network(order)
                 return order.state
-            order.reason_code = code
-            _reject(order, actor)
+            _reject(order, code, actor)
             return order.state
         except api.ClearingUnavailable:
             logger.warning(
@@ -1121,8 +1120,7 @@ def handle_clearing_outcome(outcome: Any) -> None:
             _resolve_holds(order, "post")
             _transition(order, PaymentOrder.SETTLED, actor)
         elif outcome.status == "rejected" and live:
-            order.reason_code = reason or "rejected"
-            _reject(order, actor)
+            _reject(order, reason or "rejected", actor)
         elif outcome.status == "returned" and (live or order.state == PaymentOrder.SETTLED):
             _release_limits(order)  # before the ledger: see _release_limits
             if live:
